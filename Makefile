@@ -1,0 +1,34 @@
+# make test   : venv + dev install + mypy --strict + pytest (what CI runs)
+# make demo   : the flagship example network (offline cassette unless an API key is set)
+# make bench  : benchmarks; figures are ratios against a baseline measured in the same run
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test typecheck pytest demo bench record crosscheck clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m mypy --strict agentkit_min tests
+	$(PY) -m pytest -q
+
+typecheck: $(STAMP)
+	$(PY) -m mypy --strict agentkit_min tests
+
+pytest: $(STAMP)
+	$(PY) -m pytest -q
+
+demo:
+	python3 examples/demo.py
+
+bench: $(STAMP)
+	$(PY) bench/loop.py
+	@for b in bench/http.py bench/mcp.py bench/serve.py; do [ -f $$b ] && $(PY) $$b || true; done
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,222 @@
+"""Every error agentkit-min raises, under one root.
+
+Families (spec/semantics.md, "Errors"):
+
+    AgentKitError
+    ├── UsageError            the caller misused the API; raised early, before any request
+    │   └── MissingAPIKeyError
+    ├── ModelError            the model provider failed or answered something unusable
+    │   ├── ModelHTTPError    HTTP status >= 400 (provider, status, message, body)
+    │   │   ├── AuthenticationError   401/403 (and Gemini's 400 API_KEY_INVALID)
+    │   │   ├── RateLimitError        429 (retry_after)
+    │   │   ├── ContextLengthError    prompt too long for the model
+    │   │   └── ServerError           5xx
+    │   ├── ModelResponseError        unparseable body (also ValueError)
+    │   ├── ModelConnectionError      connection failed (also ConnectionError)
+    │   │   └── ModelTimeoutError     (also TimeoutError)
+    │   └── ScriptExhaustedError      a test double was called past its script
+    ├── ToolError             a tool could not be run (becomes a tool result, see tool.py)
+    │   ├── ToolNotFoundError
+    │   ├── ToolArgumentsError
+    │   └── ToolExecutionError
+    ├── RoutingError          a router asked for an agent that does not exist
+    ├── ProtocolError         malformed bytes on a wire protocol (also ValueError)
+    │   ├── LocalProtocolError    we were asked to send something illegal
+    │   └── RemoteProtocolError   the peer sent something illegal
+    ├── TransportError        a connection failed or dropped (also ConnectionError)
+    └── MCPError              MCP failures
+        ├── MCPRemoteError        a JSON-RPC error object from the server (code, message, data)
+        └── MCPConnectionError    a server cannot be reached or dropped (also TransportError)
+            └── MCPTimeoutError   (also TimeoutError)
+
+Constructors have no side effects (nothing is logged here) and messages say what to change.
+Secrets never go into a message: callers pass provider messages, never headers or keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AgentKitError",
+    "UsageError",
+    "MissingAPIKeyError",
+    "ModelError",
+    "ModelHTTPError",
+    "AuthenticationError",
+    "RateLimitError",
+    "ContextLengthError",
+    "ServerError",
+    "ModelResponseError",
+    "ModelConnectionError",
+    "ModelTimeoutError",
+    "ScriptExhaustedError",
+    "ToolError",
+    "ToolNotFoundError",
+    "ToolArgumentsError",
+    "ToolExecutionError",
+    "RoutingError",
+    "ProtocolError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+    "TransportError",
+    "MCPError",
+    "MCPRemoteError",
+    "MCPConnectionError",
+    "MCPTimeoutError",
+]
+
+
+class AgentKitError(Exception):
+    """Root of every error raised by agentkit-min."""
+
+
+class UsageError(AgentKitError):
+    """The caller used the API wrongly (bad argument, missing model, no router...)."""
+
+
+class MissingAPIKeyError(UsageError):
+    """No API key was passed and the provider's environment variable is unset."""
+
+    def __init__(self, provider: str, env_var: str) -> None:
+        super().__init__(
+            f"No API key for {provider}: pass api_key=... to the model factory "
+            f"or set the {env_var} environment variable."
+        )
+        self.provider = provider
+        self.env_var = env_var
+
+
+class ModelError(AgentKitError):
+    """The model provider failed, or its answer could not be used."""
+
+
+class ModelHTTPError(ModelError):
+    """The provider answered with an HTTP error status.
+
+    Attributes:
+        provider: "openai", "anthropic", "gemini", ...
+        status: the HTTP status code.
+        message: the provider's own error message (never contains the API key).
+        body: the decoded error body (JSON value, or text when it was not JSON).
+    """
+
+    def __init__(self, provider: str, status: int, message: str, body: Any = None) -> None:
+        super().__init__(f"{provider} returned HTTP {status}: {message}")
+        self.provider = provider
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+class AuthenticationError(ModelHTTPError):
+    """The API key was rejected (401/403, or the provider's equivalent)."""
+
+
+class RateLimitError(ModelHTTPError):
+    """429: too many requests. `retry_after` is in seconds when the provider said so."""
+
+    def __init__(
+        self, provider: str, status: int, message: str, body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(provider, status, message, body)
+        self.retry_after = retry_after
+
+
+class ContextLengthError(ModelHTTPError):
+    """The request is longer than the model's context window."""
+
+
+class ServerError(ModelHTTPError):
+    """5xx: the provider failed; retried before this is raised."""
+
+
+class ModelResponseError(ModelError, ValueError):
+    """The provider's response could not be parsed into messages."""
+
+
+class ModelConnectionError(ModelError, ConnectionError):
+    """The provider could not be reached, or the connection dropped."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class ModelTimeoutError(ModelConnectionError, TimeoutError):
+    """The provider did not answer within the timeout."""
+
+
+class ScriptExhaustedError(ModelError):
+    """A ScriptedModel was called more times than it has scripted replies."""
+
+
+class ToolError(AgentKitError):
+    """A tool call could not be completed. Inside a run these become tool results."""
+
+
+class ToolNotFoundError(ToolError):
+    """The model asked for a tool the agent does not have."""
+
+
+class ToolArgumentsError(ToolError, ValueError):
+    """The model's arguments do not match the tool's JSON Schema."""
+
+
+class ToolExecutionError(ToolError):
+    """A tool handler raised."""
+
+
+class RoutingError(AgentKitError):
+    """A router or routing agent chose an agent that does not exist."""
+
+
+class ProtocolError(AgentKitError, ValueError):
+    """Malformed data on a wire protocol (SSE, WebSocket, JSON-RPC).
+
+    `close_code` is the WebSocket close code to send back, when one applies.
+    """
+
+    def __init__(self, message: str, close_code: int | None = None) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+
+
+class LocalProtocolError(ProtocolError):
+    """We were asked to send something the protocol forbids."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something the protocol forbids."""
+
+
+class TransportError(AgentKitError, ConnectionError):
+    """A connection could not be made, or it dropped."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class MCPError(AgentKitError):
+    """Base of MCP failures."""
+
+
+class MCPRemoteError(MCPError):
+    """The MCP server answered with a JSON-RPC error object."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"MCP error {code}: {message}")
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class MCPConnectionError(MCPError, TransportError):
+    """An MCP server cannot be reached, or dropped while calls were pending."""
+
+    def __init__(self, message: str) -> None:
+        TransportError.__init__(self, message)
+
+
+class MCPTimeoutError(MCPConnectionError, TimeoutError):
+    """An MCP request got no answer within its timeout."""
