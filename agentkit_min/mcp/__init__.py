@@ -1,0 +1,1 @@
+"""agentkit-min's own MCP client (work in progress; see base.Transport)."""
