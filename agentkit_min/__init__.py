@@ -1,3 +1,41 @@
-"""agentkit-min: Inngest's AgentKit in plain standard-library Python."""
+"""agentkit-min: Inngest's AgentKit in plain standard-library Python.
+
+Agents, tools, shared state and networks with code and LLM routers; provider adapters over
+urllib; MCP tools over stdio, SSE, Streamable HTTP and WebSocket. Importing this package does
+nothing but define names: no IO, no environment reads, no output. See README.md and spec/.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .agent import Agent, create_agent
+from .errors import (AgentKitError, MCPConnectionError, MCPError, ModelError, ModelHTTPError,
+                     ProtocolError, RoutingError, ToolError, TransportError, UsageError)
+from .history import HistoryConfig, HistoryContext
+from .lifecycle import AgentArgs, ResultArgs, RouterArgs, StartArgs
+from .messages import (Message, TextMessage, ToolCallMessage, ToolMessage, ToolResultMessage,
+                       Usage, UserMessage)
+from .model import Model, ModelResponse
+from .network import Network, NetworkRun, create_network
+from .result import AgentResult
+from .routing import RoutingAgent, create_routing_agent, get_default_routing_agent
+from .state import State, create_state
+from .step import Step
+from .tool import Tool, ToolContext, create_tool
 
 __version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "__version__",
+    "Agent", "create_agent", "RoutingAgent", "create_routing_agent", "get_default_routing_agent",
+    "Network", "NetworkRun", "create_network", "State", "create_state", "AgentResult",
+    "Tool", "ToolContext", "create_tool", "Model", "ModelResponse", "Step",
+    "HistoryConfig", "HistoryContext", "AgentArgs", "StartArgs", "ResultArgs", "RouterArgs",
+    "Message", "TextMessage", "ToolCallMessage", "ToolMessage", "ToolResultMessage", "Usage",
+    "UserMessage",
+    "AgentKitError", "UsageError", "ModelError", "ModelHTTPError", "ToolError", "RoutingError",
+    "ProtocolError", "TransportError", "MCPError", "MCPConnectionError",
+]

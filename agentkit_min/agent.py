@@ -1,0 +1,277 @@
+"""Agents: a system prompt, a model and tools (AgentKit's `createAgent`; spec/semantics.md "Agents").
+
+One agent run (`Agent.run`):
+
+  1. prepare the prompt: system prompt (static or dynamic), user input, assistant prefill;
+     `on_start` may edit prompt and history, or stop the run;
+  2. inference: one call to the model (memoised as a step in a durable engine);
+     `on_response` may edit the result before tools run;
+  3. tool calling: each requested tool runs in order; failures become tool results;
+  4. standalone runs with `max_iter` > 1 loop back to 2 with the tool calls and their results
+     in the next request (decision Q2); `on_finish` sees the final result.
+
+Message order of every request (decision Q6): system, history that existed before this run,
+the user input, what this run produced so far, the assistant prefill.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence, Union
+
+from ._aio import maybe_await, run_sync
+from .errors import UsageError
+from .lifecycle import AgentArgs, Lifecycle, ResultArgs, StartArgs, parse_lifecycle
+from .messages import Message, TextMessage, UserMessage, input_content, message_text
+from .model import Model, ModelResponse
+from .result import AgentResult
+from .state import State
+from .tool import Tool, ToolContext, call_tool
+
+if TYPE_CHECKING:
+    from .network import NetworkRun
+    from .step import Step
+    from .streaming import Publish, StreamingContext
+
+__all__ = ["Agent", "create_agent"]
+
+log = logging.getLogger(__name__)
+
+SystemPrompt = Union[str, Callable[[AgentArgs], Union[str, Awaitable[str]]]]
+
+
+class Agent:
+    """A named model with a system prompt and tools. Build it with `create_agent`."""
+
+    def __init__(self, *, name: str, system: SystemPrompt, description: str = "",
+                 model: Model | None = None, tools: Sequence[Tool] = (),
+                 tool_choice: str | None = None, lifecycle: Any = None,
+                 mcp_servers: Sequence[Mapping[str, Any]] = (), history: Any = None,
+                 assistant: str = "") -> None:
+        if not isinstance(name, str) or not name:
+            raise UsageError("create_agent: name must be a non-empty string")
+        if not isinstance(system, str) and not callable(system):
+            raise UsageError(f"create_agent({name!r}): system must be a str or a function(args) -> str")
+        if model is not None and not isinstance(model, Model):
+            raise UsageError(f"create_agent({name!r}): model must implement infer(messages, tools, tool_choice)")
+        self.name = name
+        self.description = description
+        self.system = system
+        self.model = model
+        self.tools: dict[str, Tool] = {}
+        for tool in tools:  # keyed by name; a later tool with the same name wins, as in TS
+            if not isinstance(tool, Tool):
+                raise UsageError(f"create_agent({name!r}): tools must be made with create_tool, got {tool!r}")
+            self.tools[tool.name] = tool
+        if tool_choice not in (None, "auto", "any") and tool_choice not in self.tools:
+            raise UsageError(f"create_agent({name!r}): tool_choice {tool_choice!r} is not 'auto', "
+                             f"'any' or one of the agent's tools ({', '.join(self.tools) or 'none'})")
+        self.tool_choice = tool_choice
+        self.lifecycle: Lifecycle = parse_lifecycle(lifecycle, f"create_agent({name!r})")
+        self.mcp_servers = list(mcp_servers)
+        self.history = history
+        self.assistant = assistant
+
+    def with_model(self, model: Model) -> Agent:
+        """A copy of this agent using `model`; every other option is kept (decision Q12)."""
+        copy_ = object.__new__(type(self))
+        copy_.__dict__.update(self.__dict__, model=model, tools=dict(self.tools))
+        return copy_
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    async def run(self, input: str | UserMessage, *, model: Model | None = None,
+                  network: NetworkRun | None = None, state: State[Any] | None = None,
+                  max_iter: int = 0, publish: Publish | None = None,
+                  step: Step | None = None) -> AgentResult:
+        """Run the agent on `input` and return its result.
+
+        Standalone (no `network`), `max_iter` 0 or 1 makes one inference, as AgentKit;
+        `max_iter=N` loops while the model calls tools, at most N inferences (decision Q2).
+        The result is not added to `state`; a configured `history` stores it (decision Q11).
+        """
+        from .history import HistoryContext, initialize_thread, load_thread
+        from .network import NetworkRun
+
+        standalone = network is None
+        run = network or NetworkRun.standalone(self, state or State(), step)
+        hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
+        await initialize_thread(self.history, hctx)
+        await load_thread(self.history, hctx)
+        if standalone:
+            run.open_streaming(publish)
+            n_prior, turns = len(run.state.results), max(max_iter, 1)
+        else:
+            n_prior, turns = run.initial_result_count, 1  # the network loop is the loop
+        if self.mcp_servers:
+            from .mcp import open_tools
+
+            async with open_tools(self.mcp_servers, client_name=self.name) as mcp_tools:
+                tools = {**self.tools, **{t.name: t for t in mcp_tools}}
+                result = await self._run(input, run, model, turns, n_prior, tools)
+        else:
+            result = await self._run(input, run, model, turns, n_prior, self.tools)
+        append = getattr(self.history, "append_results", None)
+        if callable(append):  # decision Q11: the agent's own result is stored
+            hctx.new_results = [result]
+            await maybe_await(append(hctx))
+        return result
+
+    def run_sync(self, input: str | UserMessage, **options: Any) -> AgentResult:
+        """`run` for synchronous code (scripts, notebooks without a loop, teaching)."""
+        return run_sync(self.run(input, **options))
+
+    async def _run(self, input: str | UserMessage, run: NetworkRun, model: Model | None,
+                   max_inferences: int, n_prior_results: int, tools: Mapping[str, Tool],
+                   step_prefix: str = "infer") -> AgentResult:
+        """The agent loop; inside a network this is called with max_inferences=1."""
+        chosen = model or self.model or run.default_model
+        if chosen is None:
+            raise UsageError(f"No model provided to agent {self.name!r}: pass model= to create_agent "
+                             f"or run(), or default_model= to create_network")
+        content = input_content(input)
+        state = run.state
+        prior = state.messages + [m for r in state.results[:n_prior_results] for m in (*r.output, *r.tool_calls)]
+        current = [m for r in state.results[n_prior_results:] for m in (*r.output, *r.tool_calls)]
+        prompt = await self._prompt(input, run)
+        total = AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
+        stream = run.streaming
+        for turn in range(max_inferences):
+            history = prior + current
+            if self.lifecycle.on_start is not None:
+                change = await maybe_await(self.lifecycle.on_start(
+                    StartArgs(self, run, content, list(prompt), list(history))))
+                if change and change.get("stop"):
+                    return total  # no inference and no on_finish, as AgentKit
+                if change:
+                    prompt = list(change.get("prompt", prompt))
+                    if "history" in change:
+                        prior, current = _split(list(change["history"]), prior)
+            messages = _assemble(prompt, prior, current)
+            step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}"
+            response = await self._infer(chosen, messages, tools, run.step, step_id)
+            result = AgentResult(self.name, response.output, [], prompt=prompt,
+                                 history=prior + current, raw=_raw(response.raw), usage=response.usage)
+            if self.lifecycle.on_response is not None:
+                result = await maybe_await(self.lifecycle.on_response(ResultArgs(self, run, result))) or result
+            await _stream_text(stream, run, result)
+            ctx = ToolContext(run, self, run.step)
+            for msg in result.output:
+                if msg["type"] != "tool_call":
+                    continue
+                for call in msg["tools"]:
+                    tool_result = await call_tool(tools, call, ctx, f"{step_id}:tool:{call['id']}")
+                    result.tool_calls.append(tool_result)
+                    await _stream_tool(stream, run, tool_result)
+            total = _merge(total, result, first=turn == 0)
+            current = current + result.output + result.tool_calls
+            if not any(m["type"] == "tool_call" for m in result.output):
+                break
+        if self.lifecycle.on_finish is not None:
+            total = await maybe_await(self.lifecycle.on_finish(ResultArgs(self, run, total))) or total
+        return total
+
+    async def _prompt(self, input: str | UserMessage, run: NetworkRun) -> list[Message]:
+        system = self.system
+        text = system if isinstance(system, str) else await maybe_await(system(AgentArgs(self, run)))
+        extra = input.system_prompt if isinstance(input, UserMessage) else None
+        if extra:  # decision Q7: a UserMessage's system prompt reaches every agent of the run
+            text = f"{text}\n\n{extra}"
+        prompt: list[Message] = [TextMessage(type="text", role="system", content=text)]
+        content = input_content(input)
+        if content:
+            prompt.append(TextMessage(type="text", role="user", content=content))
+        if self.assistant:  # the prefill is marked so adapters keep its assistant role (Q9)
+            prompt.append(TextMessage(type="text", role="assistant", content=self.assistant,
+                                      meta={"prefill": True}))
+        return prompt
+
+    async def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
+                     step: Step | None, step_id: str) -> ModelResponse:
+        choice = self.tool_choice or "auto"
+        if step is None:
+            return await model.infer(messages, list(tools.values()), choice)
+
+        async def infer_json() -> dict[str, Any]:
+            resp = await model.infer(messages, list(tools.values()), choice)
+            return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
+
+        data = await step.run(step_id, infer_json)  # memoised: a replay does not call the model
+        return ModelResponse(output=data["output"], raw=data.get("raw"), usage=data.get("usage") or {})
+
+
+def _assemble(prompt: list[Message], prior: list[Message], current: list[Message]) -> list[Message]:
+    """Decision Q6: system, prior history, user input, this run's messages, prefill."""
+    system = [m for m in prompt if m["role"] == "system"]
+    user = [m for m in prompt if m["role"] not in ("system", "assistant")]
+    prefill = [m for m in prompt if m["role"] == "assistant"]
+    return [*system, *prior, *user, *current, *prefill]
+
+
+def _split(history: list[Message], prior: list[Message]) -> tuple[list[Message], list[Message]]:
+    """After on_start replaced history: messages that were prior stay before the user input."""
+    known = {id(m) for m in prior}
+    return [m for m in history if id(m) in known], [m for m in history if id(m) not in known]
+
+
+def _merge(total: AgentResult, result: AgentResult, first: bool) -> AgentResult:
+    if first:
+        return result
+    usage = dict(total.usage)
+    for key, value in result.usage.items():
+        usage[key] = usage.get(key, 0) + value
+    return dataclasses.replace(total, output=total.output + result.output,
+                               tool_calls=total.tool_calls + result.tool_calls,
+                               raw=result.raw, usage=usage)  # type: ignore[arg-type]
+
+
+def _raw(raw: Any) -> str:
+    return raw if isinstance(raw, str) else json.dumps(raw, default=str)
+
+
+async def _stream_text(stream: StreamingContext | None, run: NetworkRun, result: AgentResult) -> None:
+    if stream is None:
+        return
+    texts = [m for m in result.output if m["type"] == "text" and m["role"] == "assistant"]
+    if texts:  # AgentKit streams the last assistant text of each inference
+        await stream.part(run.agent_run_id, run.agent_message_id, "text", "text.delta",
+                          message_text(texts[-1]))
+
+
+async def _stream_tool(stream: StreamingContext | None, run: NetworkRun, tool_result: Any) -> None:
+    if stream is None:
+        return
+    name = tool_result["tool"]["name"]
+    extra = {"toolName": name, "toolCallId": tool_result["tool"]["id"]}
+    await stream.part(run.agent_run_id, run.agent_message_id, "tool-call", "tool_call.arguments.delta",
+                      json.dumps(tool_result["tool"]["input"]), extra)
+    await stream.part(run.agent_run_id, run.agent_message_id, "tool-output", "tool_call.output.delta",
+                      json.dumps(tool_result["content"], default=str), extra)
+
+
+def create_agent(*, name: str, system: SystemPrompt, description: str = "",
+                 model: Model | None = None, tools: Sequence[Tool] = (),
+                 tool_choice: str | None = None, lifecycle: Any = None,
+                 mcp_servers: Sequence[Mapping[str, Any]] = (), history: Any = None,
+                 assistant: str = "") -> Agent:
+    """Create an agent (AgentKit's `createAgent`).
+
+    Args:
+        name: unique within a network; what routers return.
+        system: the system prompt, or a function `(args) -> str` (sync or async) of
+            `args.agent` and `args.network` (e.g. `args.network.state.data`).
+        description: what the agent is for; the default routing agent reads it.
+        model: a Model (e.g. `openai(model="gpt-4o")`); else the run's or network's default.
+        tools: tools made with `create_tool`.
+        tool_choice: "auto" (default), "any", or a tool name to force.
+        lifecycle: dict of hooks `enabled`, `on_start`, `on_response`, `on_finish`.
+        mcp_servers: MCP servers whose tools the agent gets, as `<server>-<tool>`.
+        history: history hooks (`HistoryConfig`, `SQLiteHistory`) for standalone runs.
+        assistant: an assistant prefill placed last in every request.
+    """
+    return Agent(name=name, system=system, description=description, model=model, tools=tools,
+                 tool_choice=tool_choice, lifecycle=lifecycle, mcp_servers=mcp_servers,
+                 history=history, assistant=assistant)

@@ -1,0 +1,130 @@
+"""`State`: typed data plus conversation history shared by a network's agents and router.
+
+AgentKit's State (spec/semantics.md "State"): `data` is typed key/value data tools and routers
+read and write; `messages` are seeded history; `results` are the agent results in order;
+`thread_id` names a persisted conversation. `format_history()` turns it into messages for the
+next request: seeded messages, then for each result its output, then its tool results.
+
+Decisions: Q13 a state rebuilt from JSON keeps its `thread_id`; Q15 `kv` is a view of `data`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Generic, Iterator, MutableMapping, TypeVar
+
+from .errors import UsageError
+from .messages import Message
+from .result import AgentResult
+
+__all__ = ["State", "create_state"]
+
+T = TypeVar("T")
+
+Formatter = Callable[[AgentResult], list[Message]]
+
+
+def _default_formatter(result: AgentResult) -> list[Message]:
+    return [*result.output, *result.tool_calls]
+
+
+class State(Generic[T]):
+    """Shared memory of a network run. Build it with `create_state(data)`."""
+
+    def __init__(self, data: T | None = None, *, messages: list[Message] | None = None,
+                 results: list[AgentResult] | None = None, thread_id: str | None = None) -> None:
+        # A shallow copy, as AgentKit: the caller's object is not mutated by runs.
+        self.data: T = copy.copy(data) if data is not None else {}  # type: ignore[assignment]
+        self.thread_id = thread_id
+        self._messages: list[Message] = list(messages or [])
+        self._results: list[AgentResult] = list(results or [])
+
+    @property
+    def messages(self) -> list[Message]:
+        """Seeded history messages (a copy)."""
+        return list(self._messages)
+
+    @property
+    def results(self) -> list[AgentResult]:
+        """Agent results in the order they happened (a copy)."""
+        return list(self._results)
+
+    def append_result(self, result: AgentResult) -> None:
+        self._results.append(result)
+
+    def set_results(self, results: list[AgentResult]) -> None:
+        self._results = list(results)
+
+    def get_results_from(self, index: int) -> list[AgentResult]:
+        return self._results[index:]
+
+    def format_history(self, formatter: Formatter | None = None) -> list[Message]:
+        """Seeded messages, then each result's output followed by its tool results."""
+        fmt = formatter or _default_formatter
+        history = list(self._messages)
+        for result in self._results:
+            history.extend(fmt(result))
+        return history
+
+    def clone(self) -> State[T]:
+        """A new state with a shallow copy of data and copies of messages and results."""
+        return State(self.data, messages=self._messages, results=self._results,
+                     thread_id=self.thread_id)
+
+    @property
+    def kv(self) -> _KV:
+        """Deprecated key/value API, kept as a live view of `data` (decision Q15)."""
+        if not isinstance(self.data, MutableMapping):
+            raise UsageError("state.kv needs dict data; use state.data directly")
+        return _KV(self.data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: {"data", "messages", "results", "threadId"}."""
+        return {"data": self.data, "messages": self._messages,
+                "results": [r.to_dict() for r in self._results], "threadId": self.thread_id}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> State[Any]:
+        """Rebuild from `to_dict()` or from TS's JSON of a State (`_messages`, `_results`)."""
+        results = obj.get("results", obj.get("_results")) or []
+        return cls(obj.get("data") or obj.get("_data") or {},
+                   messages=obj.get("messages", obj.get("_messages")) or [],
+                   results=[r if isinstance(r, AgentResult) else AgentResult.from_dict(r) for r in results],
+                   thread_id=obj.get("threadId") or obj.get("thread_id"))
+
+    def __repr__(self) -> str:
+        return f"State(data={self.data!r}, results={len(self._results)}, thread_id={self.thread_id!r})"
+
+
+class _KV:
+    """`state.kv`: set/get/delete/has/all over `state.data` itself."""
+
+    def __init__(self, data: MutableMapping[str, Any]) -> None:
+        self._data = data
+
+    def set(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def get(self, key: str) -> Any:
+        return self._data.get(key)
+
+    def delete(self, key: str) -> bool:
+        return self._data.pop(key, _MISSING) is not _MISSING
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def all(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+
+_MISSING = object()
+
+
+def create_state(data: T | None = None, *, messages: list[Message] | None = None,
+                 results: list[AgentResult] | None = None, thread_id: str | None = None) -> State[T]:
+    """Create a State (AgentKit's `createState`). `data` may be a TypedDict for typed state."""
+    return State(data, messages=messages, results=results, thread_id=thread_id)
