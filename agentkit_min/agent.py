@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence, U
 from ._aio import maybe_await, run_sync
 from .errors import UsageError
 from .lifecycle import AgentArgs, Lifecycle, ResultArgs, StartArgs, parse_lifecycle
-from .messages import Message, TextMessage, UserMessage, input_content, message_text
+from .messages import Message, TextMessage, Usage, UserMessage, input_content, message_text
 from .model import Model, ModelResponse
 from .result import AgentResult
 from .state import State
@@ -167,7 +167,7 @@ class Agent:
                     result.tool_calls.append(tool_result)
                     await _stream_tool(stream, run, tool_result)
             total = _merge(total, result, first=turn == 0)
-            current = current + result.output + result.tool_calls
+            current = [*current, *result.output, *result.tool_calls]
             if not any(m["type"] == "tool_call" for m in result.output):
                 break
         if self.lifecycle.on_finish is not None:
@@ -200,7 +200,7 @@ class Agent:
             return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
 
         data = await step.run(step_id, infer_json)  # memoised: a replay does not call the model
-        return ModelResponse(output=data["output"], raw=data.get("raw"), usage=data.get("usage") or {})
+        return ModelResponse(output=data["output"], raw=data.get("raw"), usage=Usage(**(data.get("usage") or {})))  # type: ignore[typeddict-item]
 
 
 def _assemble(prompt: list[Message], prior: list[Message], current: list[Message]) -> list[Message]:
@@ -220,12 +220,12 @@ def _split(history: list[Message], prior: list[Message]) -> tuple[list[Message],
 def _merge(total: AgentResult, result: AgentResult, first: bool) -> AgentResult:
     if first:
         return result
-    usage = dict(total.usage)
+    usage: dict[str, int] = dict(total.usage)  # type: ignore[arg-type]
     for key, value in result.usage.items():
-        usage[key] = usage.get(key, 0) + value
+        usage[key] = usage.get(key, 0) + int(value)  # type: ignore[call-overload]
     return dataclasses.replace(total, output=total.output + result.output,
                                tool_calls=total.tool_calls + result.tool_calls,
-                               raw=result.raw, usage=usage)  # type: ignore[arg-type]
+                               raw=result.raw, usage=Usage(**usage))  # type: ignore[typeddict-item]
 
 
 def _raw(raw: Any) -> str:

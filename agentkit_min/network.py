@@ -211,7 +211,8 @@ class NetworkRun:
     async def _route_with(self, router: RoutingAgent, input: str | UserMessage) -> list[Agent]:
         result = await router._run(input, self, router.model, 1, self.initial_result_count,
                                    router.tools, step_prefix="route")
-        names = await maybe_await(router.lifecycle.on_route(ResultArgs(router, self, result))) or []
+        on_route = router.lifecycle.on_route
+        names = (await maybe_await(on_route(ResultArgs(router, self, result))) if on_route else None) or []
         unknown = [n for n in names if n not in self.agents]
         if unknown:
             log.warning("routing agent %r chose non-members %s; ignored", router.name, unknown)

@@ -86,5 +86,5 @@ class AgentResult:
             agent_name=str(data["agentName"]), output=list(data.get("output") or []),
             tool_calls=list(data.get("toolCalls") or []), created_at=when,
             prompt=list(data.get("prompt") or []), history=list(data.get("history") or []),
-            raw=data.get("raw") or "", id=data.get("id"), usage=Usage(**(data.get("usage") or {})),
+            raw=data.get("raw") or "", id=data.get("id"), usage=Usage(**(data.get("usage") or {})),  # type: ignore[typeddict-item]
         )

@@ -87,7 +87,8 @@ class State(Generic[T]):
     def from_dict(cls, obj: dict[str, Any]) -> State[Any]:
         """Rebuild from `to_dict()` or from TS's JSON of a State (`_messages`, `_results`)."""
         results = obj.get("results", obj.get("_results")) or []
-        return cls(obj.get("data") or obj.get("_data") or {},
+        data: Any = obj.get("data") or obj.get("_data") or {}
+        return cls(data,
                    messages=obj.get("messages", obj.get("_messages")) or [],
                    results=[r if isinstance(r, AgentResult) else AgentResult.from_dict(r) for r in results],
                    thread_id=obj.get("threadId") or obj.get("thread_id"))

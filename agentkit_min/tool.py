@@ -125,7 +125,7 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
 
 
 async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
-    args = call.get("input")
+    args: Any = call.get("input")
     if args is None:
         args = {}
     if tool.parameters is not None:

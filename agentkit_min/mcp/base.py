@@ -12,9 +12,12 @@ MCP 2024-11-05), `streamable_http.StreamableHTTPTransport` (MCP 2025-03-26 and l
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+import asyncio
+from typing import Any, Protocol, Union, runtime_checkable
 
-__all__ = ["Transport"]
+from ..errors import MCPConnectionError
+
+__all__ = ["MessageQueue", "Transport"]
 
 
 @runtime_checkable
@@ -45,3 +48,49 @@ class Transport(Protocol):
     async def close(self) -> None:
         """Close the connection and release its resources. Idempotent."""
         ...
+
+
+class _End:
+    """Marks the end of a MessageQueue (a class, so mypy can tell it from a message)."""
+
+
+class MessageQueue:
+    """The inbox a transport's reader tasks fill and `Transport.receive` drains.
+
+    Messages come out in the order they were put, then the connection error that ended the
+    stream, raised again on every later `get`, so nothing waiting on it can hang.
+    """
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Union[dict[str, Any], _End]] = asyncio.Queue()
+        self._error: MCPConnectionError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True once `fail` was called."""
+        return self._error is not None
+
+    def put(self, message: dict[str, Any]) -> None:
+        """Queue a message (dropped once the queue has failed)."""
+        if self._error is None:
+            self._queue.put_nowait(message)
+
+    def fail(self, error: MCPConnectionError) -> None:
+        """End the stream with `error`, after the messages already queued. First call wins."""
+        if self._error is None:
+            self._error = error
+            self._queue.put_nowait(_End())
+
+    async def get(self) -> dict[str, Any]:
+        """The next message.
+
+        Raises:
+            MCPConnectionError: the stream ended (a fresh copy of the error given to `fail`).
+        """
+        if self._error is not None and self._queue.empty():
+            raise type(self._error)(str(self._error))
+        item = await self._queue.get()
+        if isinstance(item, _End):
+            assert self._error is not None
+            raise type(self._error)(str(self._error))
+        return item
