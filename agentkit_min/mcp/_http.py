@@ -1,0 +1,254 @@
+"""A small HTTP/1.1 client on asyncio streams, just enough for MCP's HTTP transports.
+
+Implements the client side of RFC 9112 (HTTP/1.1 message syntax): one request per connection
+(`Connection: close`), a body sent with `Content-Length`, and a response body framed by
+`Transfer-Encoding: chunked`, `Content-Length` or the end of the connection, which the caller
+reads whole (`read`) or as it arrives (`chunks`, for SSE streams that stay open). `https` URLs
+use `ssl.create_default_context()` (certificate and host name checked).
+
+Deliberately not here: connection reuse (Node closes idle keep-alive connections after 5 s, and
+a POST cannot be blindly retried on a reset pooled connection; a fresh loopback connection per
+request is cheap), redirects, compression, proxies, cookies, HTTP/2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Mapping
+from urllib.parse import urlsplit
+
+from ..errors import LocalProtocolError, MCPConnectionError, MCPTimeoutError, RemoteProtocolError
+
+__all__ = ["HTTPResponse", "request"]
+
+_MAX_HEADER_BYTES = 256 * 1024
+_READ_SIZE = 64 * 1024
+
+
+@dataclass
+class HTTPResponse:
+    """A response whose headers have arrived; its body is read with `read` or `chunks`."""
+
+    url: str
+    status: int
+    reason: str
+    headers: dict[str, str]
+    """Lower-cased names; repeated fields joined with ", "."""
+    _reader: asyncio.StreamReader = field(repr=False)
+    _writer: asyncio.StreamWriter = field(repr=False)
+    _framing: str = field(repr=False)  # "chunked", "length", "close" or "none"
+    _length: int = field(default=0, repr=False)
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The media type, lower-cased, without parameters ("" when absent)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    async def read(self, limit: int = 64 * 1024 * 1024) -> bytes:
+        """Read the whole body (then close). Raises RemoteProtocolError beyond `limit` bytes."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.chunks():
+            size += len(chunk)
+            if size > limit:
+                await self.aclose()
+                raise RemoteProtocolError(f"response body from {self.url} is larger than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Yield body bytes as they arrive, chunk framing removed; closes at the end.
+
+        Raises:
+            MCPConnectionError: the connection dropped before the body was complete.
+            RemoteProtocolError: malformed chunked framing.
+        """
+        try:
+            if self._framing == "length":
+                remaining = self._length
+                while remaining > 0:
+                    data = await self._reader.read(min(remaining, _READ_SIZE))
+                    if not data:
+                        raise MCPConnectionError(f"connection to {self.url} closed mid-body")
+                    remaining -= len(data)
+                    yield data
+            elif self._framing == "chunked":
+                async for data in self._chunked():
+                    yield data
+            elif self._framing == "close":
+                while data := await self._reader.read(_READ_SIZE):
+                    yield data
+        except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+            if isinstance(exc, MCPConnectionError):
+                raise
+            raise MCPConnectionError(f"connection to {self.url} dropped: {exc!r}") from None
+        finally:
+            await self.aclose()
+
+    async def _chunked(self) -> AsyncIterator[bytes]:
+        while True:
+            line = await self._reader.readline()
+            if not line.endswith(b"\n"):
+                raise MCPConnectionError(f"connection to {self.url} closed mid-body")
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+                if size < 0 or not size_text.isalnum():
+                    raise ValueError(size_text)
+            except ValueError:
+                raise RemoteProtocolError(f"bad chunk size {line[:40]!r} from {self.url}") from None
+            if size == 0:
+                while (await self._reader.readline()).strip():
+                    pass  # trailer fields: ignored
+                return
+            remaining = size
+            while remaining > 0:
+                data = await self._reader.read(min(remaining, _READ_SIZE))
+                if not data:
+                    raise MCPConnectionError(f"connection to {self.url} closed mid-chunk")
+                remaining -= len(data)
+                yield data
+            if (await self._reader.readexactly(2)) != b"\r\n":
+                raise RemoteProtocolError(f"chunk from {self.url} not followed by CRLF")
+
+    async def aclose(self) -> None:
+        """Close the connection. Idempotent, never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        try:
+            # TLS shutdown waits for the peer; never let that stall us.
+            await asyncio.wait_for(self._writer.wait_closed(), 2.0)
+        except (Exception, asyncio.CancelledError):
+            pass
+
+
+def _check_header(name: str, value: str) -> None:
+    if any(c in name for c in "\r\n:") or "\r" in value or "\n" in value:
+        raise LocalProtocolError(f"HTTP header {name!r} contains a line break or colon; refusing to send it")
+
+
+async def request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 30.0,
+) -> HTTPResponse:
+    """Send one request and return once the response headers have arrived.
+
+    Args:
+        method: "GET", "POST", "DELETE"...
+        url: an absolute http or https URL.
+        headers: extra request headers (Host, Connection and Content-Length are set here).
+        body: the request body, sent with Content-Length.
+        timeout: seconds allowed for connecting, sending and receiving the response headers.
+
+    Raises:
+        MCPConnectionError: cannot connect, or the connection dropped before the headers.
+        MCPTimeoutError: no response headers within `timeout`.
+        RemoteProtocolError: the response is not HTTP/1.x.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LocalProtocolError(f"not an absolute http(s) URL: {url!r}")
+    host = parts.hostname
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host_header = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        host_header += f":{parts.port}"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}", "Connection: close"]
+    fixed = {"host", "connection", "content-length", "transfer-encoding"}
+    for name, value in (headers or {}).items():
+        _check_header(name, value)
+        if name.lower() not in fixed:
+            lines.append(f"{name}: {value}")
+    if body is not None or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body or b'')}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    context = ssl.create_default_context() if parts.scheme == "https" else None
+    try:
+        return await asyncio.wait_for(
+            _exchange(url, method, host, port, context, head + (body or b"")), timeout
+        )
+    except asyncio.TimeoutError:
+        raise MCPTimeoutError(f"{method} {url}: no response within {timeout} s") from None
+    except (MCPConnectionError, RemoteProtocolError):
+        raise
+    except (OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
+        raise MCPConnectionError(f"{method} {url} failed: {exc!r}") from None
+
+
+async def _exchange(
+    url: str, method: str, host: str, port: int, context: ssl.SSLContext | None, data: bytes
+) -> HTTPResponse:
+    reader, writer = await asyncio.open_connection(
+        host, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEADER_BYTES
+    )
+    try:
+        writer.write(data)
+        await writer.drain()
+        while True:
+            status, reason, headers = await _read_head(reader, url)
+            if status >= 200 or status == 101:
+                break  # 1xx interim responses (100 Continue, 103 Early Hints) are skipped
+    except BaseException:
+        writer.close()
+        raise
+    encoding = headers.get("transfer-encoding", "").lower()
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        framing, length = "none", 0
+    elif encoding:
+        if encoding.rsplit(",", 1)[-1].strip() != "chunked":
+            writer.close()
+            raise RemoteProtocolError(f"unsupported Transfer-Encoding {encoding!r} from {url}")
+        framing, length = "chunked", 0
+    elif "content-length" in headers:
+        text = headers["content-length"].split(",")[0].strip()
+        if not text.isdigit():
+            writer.close()
+            raise RemoteProtocolError(f"bad Content-Length {text!r} from {url}")
+        framing, length = "length", int(text)
+    else:
+        framing, length = "close", 0
+    return HTTPResponse(url, status, reason, headers, reader, writer, framing, length)
+
+
+async def _read_head(reader: asyncio.StreamReader, url: str) -> tuple[int, str, dict[str, str]]:
+    try:
+        status_line = await reader.readline()
+    except ValueError:  # asyncio's LimitOverrunError on a giant line
+        raise RemoteProtocolError(f"status line from {url} too long") from None
+    if not status_line:
+        raise MCPConnectionError(f"{url} closed the connection without answering")
+    fields = status_line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or not fields[1].isdigit():
+        raise RemoteProtocolError(f"not an HTTP/1.x response from {url}: {status_line[:60]!r}")
+    headers: dict[str, str] = {}
+    total = 0
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:
+            raise RemoteProtocolError(f"header line from {url} too long") from None
+        total += len(line)
+        if total > _MAX_HEADER_BYTES:
+            raise RemoteProtocolError(f"response headers from {url} exceed {_MAX_HEADER_BYTES} bytes")
+        if not line.endswith(b"\n"):
+            raise MCPConnectionError(f"{url} closed the connection inside the response headers")
+        text = line.decode("latin-1").rstrip("\r\n")
+        if not text:
+            break
+        name, sep, value = text.partition(":")
+        if not sep:
+            raise RemoteProtocolError(f"malformed header line from {url}: {text[:60]!r}")
+        key = name.strip().lower()
+        value = value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return int(fields[1]), fields[2] if len(fields) > 2 else "", headers

@@ -1,0 +1,309 @@
+"""An MCP client over any `Transport`: handshake, requests with timeouts, server requests.
+
+Implements the client side of MCP's "Lifecycle" (initialize, then `notifications/initialized`),
+`ping`, and the tools methods `tools/list` (following `nextCursor`) and `tools/call`
+(MCP 2025-06-18, "Server Features: Tools"). A background task reads every message: responses
+resolve the waiting call, error objects raise `MCPRemoteError`, and server requests are answered
+at once (`ping` -> `{}`, `roots/list` -> no roots, anything else -> -32601, since we declare no
+capabilities). When the connection drops every waiting call fails with `MCPConnectionError`.
+
+Deliberately not here: resources, prompts, sampling, elicitation, progress and log-level
+control (agentkit uses only tools); `transport_from_config` maps AgentKit's transport configs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from types import TracebackType
+from typing import Any, Mapping
+
+from .. import __version__
+from ..errors import MCPConnectionError, MCPError, MCPRemoteError, MCPTimeoutError, ProtocolError, UsageError
+from .base import Transport
+from .jsonrpc import ErrorResponse, JSONRPCSession, Notification, Request, Response
+
+__all__ = ["MCPClient", "PROTOCOL_VERSION", "SUPPORTED_PROTOCOL_VERSIONS", "transport_from_config"]
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = "2025-06-18"
+"""The version we offer in `initialize`."""
+SUPPORTED_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+"""Versions we accept back (what we use is the same in all of them)."""
+
+_MAX_PAGES = 10_000  # a server repeating cursors forever must not loop us forever
+
+
+class MCPClient:
+    """A connection to one MCP server. Use as `async with MCPClient(transport) as client:`."""
+
+    def __init__(
+        self, transport: Transport, *, name: str = "mcp", client_name: str = "agentkit-min", timeout: float = 30.0
+    ) -> None:
+        """Wrap a transport (nothing happens until `connect`).
+
+        Args:
+            transport: an unconnected transport (see `transport_from_config`).
+            name: the server's name, used in every error message.
+            client_name: our `clientInfo.name` in the handshake.
+            timeout: default seconds for connecting and for each request.
+        """
+        self.transport = transport
+        self.name = name
+        self.client_name = client_name
+        self.timeout = timeout
+        self.protocol_version: str | None = None
+        self.server_info: dict[str, Any] = {}
+        self.server_capabilities: dict[str, Any] = {}
+        self.instructions: str | None = None
+        self._session = JSONRPCSession()
+        self._waiting: dict[int | str, asyncio.Future[Any]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._answers: set[asyncio.Task[None]] = set()
+        self._error: MCPConnectionError | None = None
+        self._closed = False
+
+    async def __aenter__(self) -> MCPClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Connect the transport, start reading and run the `initialize` handshake.
+
+        Raises:
+            MCPConnectionError: the server cannot be reached or dropped (names the server).
+            MCPTimeoutError: no answer within the timeout.
+            MCPError: the server speaks a protocol version we do not.
+        """
+        try:
+            try:
+                await asyncio.wait_for(self.transport.connect(), self.timeout)
+            except asyncio.TimeoutError:
+                raise MCPTimeoutError(f"MCP server {self.name!r}: connecting took longer than {self.timeout} s") from None
+            except MCPConnectionError as exc:
+                raise type(exc)(f"MCP server {self.name!r}: {exc}") from None
+            self._reader = asyncio.create_task(self._read_loop())
+            await self.initialize()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def initialize(self) -> dict[str, Any]:
+        """The handshake: `initialize`, check the version, then `notifications/initialized`."""
+        result = await self.request("initialize", {
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": self.client_name, "version": __version__},
+        })
+        if not isinstance(result, dict):
+            raise MCPError(f"MCP server {self.name!r}: initialize result is not an object")
+        version = result.get("protocolVersion")
+        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+            raise MCPError(
+                f"MCP server {self.name!r} answered protocol version {version!r}; agentkit-min speaks "
+                f"{', '.join(SUPPORTED_PROTOCOL_VERSIONS)}. Use a server that supports one of them."
+            )
+        self.protocol_version = version
+        self.server_info = result.get("serverInfo") or {}
+        self.server_capabilities = result.get("capabilities") or {}
+        self.instructions = result.get("instructions")
+        await self.notify("notifications/initialized")
+        return result
+
+    async def request(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        """Send a request and return its `result`.
+
+        Raises:
+            MCPRemoteError: the server answered with a JSON-RPC error object.
+            MCPConnectionError: the connection is gone or dropped while waiting.
+            MCPTimeoutError: no answer within `timeout` (default: the client's).
+        """
+        if self._error is not None:
+            raise type(self._error)(str(self._error))
+        limit = self.timeout if timeout is None else timeout
+        request_id, message = self._session.request(method, params)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        try:
+            return await asyncio.wait_for(self._send_and_wait(message, future), limit)
+        except asyncio.TimeoutError:
+            self._session.forget(request_id)
+            if method != "initialize" and self._error is None:
+                self._spawn(self._send_quietly(self._session.notification(
+                    "notifications/cancelled", {"requestId": request_id, "reason": "timeout"})))
+            raise MCPTimeoutError(f"MCP server {self.name!r} did not answer {method} within {limit} s") from None
+        finally:
+            self._waiting.pop(request_id, None)
+
+    async def _send_and_wait(self, message: dict[str, Any], future: asyncio.Future[Any]) -> Any:
+        try:
+            await self.transport.send(message)
+        except MCPConnectionError as exc:
+            raise type(exc)(f"MCP server {self.name!r}: {exc}") from None
+        return await future
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification."""
+        if self._error is not None:
+            raise type(self._error)(str(self._error))
+        try:
+            await asyncio.wait_for(self.transport.send(self._session.notification(method, params)), self.timeout)
+        except asyncio.TimeoutError:
+            raise MCPTimeoutError(f"MCP server {self.name!r}: sending {method} took longer than {self.timeout} s") from None
+        except MCPConnectionError as exc:
+            raise type(exc)(f"MCP server {self.name!r}: {exc}") from None
+
+    async def ping(self) -> None:
+        """Check the server answers."""
+        await self.request("ping")
+
+    async def list_tools(self) -> list[dict[str, Any]]:
+        """Every tool of the server, following `nextCursor` until the last page."""
+        tools: list[dict[str, Any]] = []
+        cursor: Any = None
+        for _ in range(_MAX_PAGES):
+            result = await self.request("tools/list", {"cursor": cursor} if cursor is not None else None)
+            page = result.get("tools") if isinstance(result, dict) else None
+            if not isinstance(page, list):
+                raise MCPError(f"MCP server {self.name!r}: tools/list result has no 'tools' list")
+            tools.extend(tool for tool in page if isinstance(tool, dict) and isinstance(tool.get("name"), str))
+            cursor = result.get("nextCursor")
+            if cursor is None:
+                return tools
+        raise MCPError(f"MCP server {self.name!r}: tools/list still paginating after {_MAX_PAGES} pages")
+
+    async def call_tool(
+        self, name: str, arguments: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Call a tool and return the whole `CallToolResult` (`content`, `isError`, ...)."""
+        result = await self.request("tools/call", {"name": name, "arguments": dict(arguments or {})}, timeout=timeout)
+        if not isinstance(result, dict):
+            raise MCPError(f"MCP server {self.name!r}: tools/call result is not an object")
+        return result
+
+    async def _read_loop(self) -> None:
+        error: MCPConnectionError
+        try:
+            while True:
+                message = await self.transport.receive()
+                try:
+                    event = self._session.receive(message)
+                except ProtocolError as exc:
+                    logger.warning("MCP server %r sent an invalid message: %s", self.name, exc)
+                    continue
+                self._dispatch(event)
+        except MCPConnectionError as exc:
+            error = type(exc)(f"MCP server {self.name!r}: {exc}")
+        except Exception as exc:  # a transport bug or malformed stream: still never leave calls hanging
+            error = MCPConnectionError(f"MCP server {self.name!r}: connection failed: {exc!r}")
+        except asyncio.CancelledError:
+            self._fail_all(MCPConnectionError(f"MCP client for {self.name!r} was closed"))
+            raise
+        self._fail_all(error)
+
+    def _dispatch(self, event: Response | ErrorResponse | Request | Notification | None) -> None:
+        if isinstance(event, (Response, ErrorResponse)):
+            future = self._waiting.get(event.id) if event.id is not None else None
+            if future is None or future.done():
+                if isinstance(event, ErrorResponse):
+                    logger.warning("MCP server %r: unmatched error %s %s", self.name, event.code, event.message)
+                return
+            if isinstance(event, Response):
+                future.set_result(event.result)
+            else:
+                future.set_exception(MCPRemoteError(event.code, event.message, event.data))
+        elif isinstance(event, Request):
+            self._spawn(self._send_quietly(self._session.answer(event)))
+        elif isinstance(event, Notification):
+            logger.debug("MCP server %r: notification %s", self.name, event.method)
+
+    def _fail_all(self, error: MCPConnectionError) -> None:
+        if self._error is None:
+            self._error = error
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(type(error)(str(error)))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+
+    async def _send_quietly(self, message: dict[str, Any]) -> None:
+        try:
+            await asyncio.wait_for(self.transport.send(message), self.timeout)
+        except (MCPConnectionError, asyncio.TimeoutError) as exc:
+            logger.debug("MCP server %r: could not send %s: %r", self.name, message.get("method", "reply"), exc)
+
+    async def close(self) -> None:
+        """Stop reading, fail waiting calls and close the transport. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._fail_all(MCPConnectionError(f"MCP client for {self.name!r} was closed"))
+        for task in [*self._answers, *([self._reader] if self._reader else [])]:
+            task.cancel()
+        for task in [*self._answers, *([self._reader] if self._reader else [])]:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.transport.close()
+
+
+def transport_from_config(config: Mapping[str, Any], *, timeout: float = 30.0) -> Transport:
+    """Build a transport from an AgentKit transport config.
+
+    Accepted shapes: `{"type": "streamable-http", "url", "headers"?}`, `{"type": "sse", "url",
+    "headers"?}`, `{"type": "ws", "url", "headers"?}`, `{"type": "stdio", "command", "args"?, "env"?}`.
+
+    Raises:
+        UsageError: not a mapping, an unknown type, a missing or mistyped field.
+    """
+    if not isinstance(config, Mapping):
+        raise UsageError(f"an MCP transport config must be a dict, got {type(config).__name__}")
+    kind = config.get("type")
+    fields = {"streamable-http": {"url", "headers"}, "sse": {"url", "headers"}, "ws": {"url", "headers"},
+              "stdio": {"command", "args", "env", "cwd"}}
+    if kind not in fields:
+        raise UsageError(f"unknown MCP transport type {kind!r}; use one of {', '.join(sorted(fields))}")
+    unknown = set(config) - fields[kind] - {"type"}
+    if unknown:
+        raise UsageError(f"MCP transport {kind!r} does not take {sorted(unknown)}; it takes {sorted(fields[kind])}")
+    if kind == "stdio":
+        from .stdio import StdioTransport
+
+        return StdioTransport(config.get("command", ""), config.get("args") or (),
+                              env=_str_map(config, "env"), cwd=config.get("cwd"))
+    url = config.get("url")
+    if not isinstance(url, str) or not url:
+        raise UsageError(f"MCP transport {kind!r} needs a 'url' string")
+    headers = _str_map(config, "headers")
+    if kind == "sse":
+        from .http_sse import SSETransport
+
+        return SSETransport(url, headers=headers, timeout=timeout)
+    if kind == "streamable-http":
+        from .streamable_http import StreamableHTTPTransport
+
+        return StreamableHTTPTransport(url, headers=headers, timeout=timeout)
+    # ws.py is imported only when asked for (by name, so this module type-checks without it).
+    ws = importlib.import_module(".ws", __package__)
+    transport: Transport = ws.WebSocketTransport(url, headers=headers, timeout=timeout)
+    return transport
+
+
+def _str_map(config: Mapping[str, Any], key: str) -> dict[str, str] | None:
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise UsageError(f"MCP transport '{key}' must be a dict of strings to strings")
+    return dict(value)

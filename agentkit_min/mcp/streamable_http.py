@@ -1,0 +1,286 @@
+"""The Streamable HTTP transport (MCP 2025-03-26 and later, "Transports: Streamable HTTP").
+
+Every message we send is a POST to one URL with `Accept: application/json, text/event-stream`.
+A request is answered either with `application/json` (the response itself) or with an SSE stream
+that may carry server requests and notifications before the response, after which the server
+ends it; notifications and responses get `202 Accepted`. Background tasks read each reply stream
+while `send` returns, so we can answer a server's `ping` (with another POST) while the stream of
+the call that triggered it is still open.
+
+Session handling: the `Mcp-Session-Id` of the `initialize` reply goes back on every later
+request, with `MCP-Protocol-Version: <negotiated>`. A 404 (Python SDK) or a 400 about the session
+id (TypeScript SDK) on a request that carried a session id means the server forgot the session:
+we re-initialize once with the same parameters and retry. After `notifications/initialized` we
+open the optional GET stream for messages not tied to a request (ignored when the server answers
+405). `close` sends DELETE. A reply stream that ends before its response is resumed with
+`Last-Event-ID` when the server gave event ids; otherwise the connection counts as dropped.
+
+Deliberately not here: batches (removed in 2025-06-18), the 2026-07-28 stateless handshake,
+OAuth (pass an `Authorization` header in `headers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from ..errors import MCPConnectionError, MCPTimeoutError, ProtocolError, UsageError
+from . import _http
+from .base import MessageQueue
+from .jsonrpc import encode_message, parse_message
+from .sse import SSEDecoder
+
+__all__ = ["StreamableHTTPTransport"]
+
+logger = logging.getLogger(__name__)
+
+_RESUME_ATTEMPTS = 3
+
+
+class StreamableHTTPTransport:
+    """MCP over Streamable HTTP, on agentkit-min's own HTTP client."""
+
+    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
+        """Create the transport (nothing is opened until the first `send`).
+
+        Args:
+            url: the MCP endpoint, e.g. "http://127.0.0.1:8000/mcp".
+            headers: sent on every request (e.g. Authorization).
+            timeout: seconds for each HTTP exchange up to its response headers or JSON body.
+        """
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise UsageError(f"Streamable HTTP transport needs an http:// or https:// URL, got {url!r}")
+        self.url = url
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self.session_id: str | None = None
+        self.protocol_version: str | None = None
+        self._initialize: dict[str, Any] | None = None  # kept to re-initialize a lost session
+        self._reinit_count = 0
+        self._inbox = MessageQueue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def connect(self) -> None:
+        """Nothing to open: Streamable HTTP connects per request. Reachability shows on `initialize`."""
+        if self._closed:
+            raise MCPConnectionError(f"Streamable HTTP transport to {self.url} was closed")
+
+    def _request_headers(self, accept: str = "application/json, text/event-stream") -> dict[str, str]:
+        headers = {"Accept": accept, **self.headers}
+        if self.session_id is not None:
+            headers["Mcp-Session-Id"] = self.session_id
+        if self.protocol_version is not None:
+            headers["MCP-Protocol-Version"] = self.protocol_version
+        return headers
+
+    async def _post(self, message: dict[str, Any]) -> _http.HTTPResponse:
+        headers = {"Content-Type": "application/json", **self._request_headers()}
+        return await _http.request("POST", self.url, headers=headers, body=encode_message(message), timeout=self.timeout)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """POST one message; its reply (JSON or SSE) is read into the inbox.
+
+        Raises:
+            MCPConnectionError: the server cannot be reached or refused the message.
+        """
+        if self._closed or self._inbox.failed:
+            raise MCPConnectionError(f"Streamable HTTP transport to {self.url} is not connected")
+        if message.get("method") == "initialize":
+            self._initialize = message
+            self.session_id = self.protocol_version = None
+        had_session = self.session_id is not None
+        response = await self._post(message)
+        if had_session and await self._session_lost(response):
+            logger.info("MCP session at %s expired; initializing again", self.url)
+            await self._reinitialize()
+            response = await self._post(message)
+        await self._accept_reply(message, response)
+        if message.get("method") == "notifications/initialized":
+            await self._open_get_stream()
+
+    async def _session_lost(self, response: _http.HTTPResponse) -> bool:
+        if response.status == 404:
+            await response.aclose()
+            return True
+        if response.status == 400:
+            body = await self._read_body(response, limit=4096)
+            if b"session" in body.lower():
+                return True
+            raise MCPConnectionError(f"POST {self.url} answered 400: {body.decode('utf-8', 'replace')[:200]}")
+        return False
+
+    async def _read_body(self, response: _http.HTTPResponse, limit: int = 64 * 1024 * 1024) -> bytes:
+        try:
+            return await asyncio.wait_for(response.read(limit=limit), self.timeout)
+        except asyncio.TimeoutError:
+            await response.aclose()
+            raise MCPTimeoutError(f"POST {self.url}: reply body not received within {self.timeout} s") from None
+
+    async def _accept_reply(self, message: dict[str, Any], response: _http.HTTPResponse) -> None:
+        if message.get("method") == "initialize" and "mcp-session-id" in response.headers:
+            self.session_id = response.headers["mcp-session-id"]
+        if not 200 <= response.status < 300:
+            body = await self._read_body(response, limit=4096)
+            raise MCPConnectionError(
+                f"POST {self.url} answered {response.status}: {body.decode('utf-8', 'replace')[:200]}"
+            )
+        request_id = message.get("id") if "method" in message else None
+        if response.content_type == "text/event-stream":
+            self._spawn(self._read_reply_stream(response, request_id))
+            return
+        body = await self._read_body(response)
+        if not body.strip():
+            return  # 202 (or 200) for a notification or a response
+        if response.content_type != "application/json":
+            raise MCPConnectionError(f"POST {self.url} answered with unexpected content type {response.content_type!r}")
+        self._deliver(parse_message(body))
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        init = self._initialize
+        if init is not None and message.get("id") == init.get("id") and "method" not in message:
+            result = message.get("result")
+            if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
+                self.protocol_version = result["protocolVersion"]
+        self._inbox.put(message)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read_reply_stream(self, response: _http.HTTPResponse, request_id: Any) -> None:
+        """Read one POST's SSE stream until it ends; resume it if it ends before the response."""
+        decoder = SSEDecoder()
+        answered = request_id is None
+        for attempt in range(_RESUME_ATTEMPTS + 1):
+            error: Exception | None = None
+            try:
+                async for chunk in response.chunks():
+                    for event in decoder.feed(chunk):
+                        message = self._event_message(event.event, event.data)
+                        if message is not None:
+                            answered = answered or (message.get("id") == request_id and "method" not in message)
+                            self._deliver(message)
+            except (MCPConnectionError, ProtocolError) as exc:
+                error = exc
+            if answered or self._closed:
+                return
+            if not decoder.last_event_id or attempt == _RESUME_ATTEMPTS:
+                reason = f": {error}" if error else ""
+                self._inbox.fail(MCPConnectionError(
+                    f"the reply stream from {self.url} for request {request_id!r} ended before its response{reason}"
+                ))
+                return
+            await asyncio.sleep((decoder.retry or 0) / 1000)
+            try:
+                response = await self._resume(decoder.last_event_id)
+            except MCPConnectionError as exc:
+                self._inbox.fail(MCPConnectionError(f"cannot resume the reply stream from {self.url}: {exc}"))
+                return
+
+    def _event_message(self, event: str, data: str) -> dict[str, Any] | None:
+        if event != "message" or not data:
+            return None  # 2025-11-25 priming events carry an id and empty data
+        try:
+            return parse_message(data)
+        except ProtocolError as exc:
+            logger.warning("dropping malformed message from %s: %s", self.url, exc)
+            return None
+
+    async def _resume(self, last_event_id: str) -> _http.HTTPResponse:
+        headers = {**self._request_headers("text/event-stream"), "Last-Event-ID": last_event_id}
+        response = await _http.request("GET", self.url, headers=headers, timeout=self.timeout)
+        if response.status != 200 or response.content_type != "text/event-stream":
+            await response.aclose()
+            raise MCPConnectionError(f"GET {self.url} answered {response.status}")
+        return response
+
+    async def _open_get_stream(self) -> None:
+        """Open the optional server-to-client stream; any refusal just means there is none."""
+        try:
+            response = await _http.request("GET", self.url, headers=self._request_headers("text/event-stream"),
+                                           timeout=self.timeout)
+        except MCPConnectionError as exc:
+            logger.debug("no GET stream from %s: %s", self.url, exc)
+            return
+        if response.status != 200 or response.content_type != "text/event-stream":
+            await response.aclose()
+            logger.debug("no GET stream from %s (HTTP %s)", self.url, response.status)
+            return
+        self._spawn(self._read_get_stream(response))
+
+    async def _read_get_stream(self, response: _http.HTTPResponse) -> None:
+        decoder = SSEDecoder()
+        try:
+            async for chunk in response.chunks():
+                for event in decoder.feed(chunk):
+                    message = self._event_message(event.event, event.data)
+                    if message is not None:
+                        self._deliver(message)
+        except (MCPConnectionError, ProtocolError) as exc:
+            logger.debug("GET stream from %s ended: %s", self.url, exc)
+
+    async def _reinitialize(self) -> None:
+        assert self._initialize is not None
+        self._reinit_count += 1
+        init = {**self._initialize, "id": f"agentkit-min-reinitialize-{self._reinit_count}"}
+        self.session_id = self.protocol_version = None
+        response = await self._post(init)
+        if response.status != 200:
+            await response.aclose()
+            raise MCPConnectionError(f"re-initializing the session at {self.url} failed with HTTP {response.status}")
+        self.session_id = response.headers.get("mcp-session-id")
+        reply = await asyncio.wait_for(self._read_one(response, init["id"]), self.timeout)
+        result = reply.get("result")
+        if not isinstance(result, dict) or not isinstance(result.get("protocolVersion"), str):
+            raise MCPConnectionError(f"re-initializing the session at {self.url} failed: {reply.get('error')}")
+        self.protocol_version = result["protocolVersion"]
+        response = await self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        await self._accept_reply({"method": "notifications/initialized"}, response)
+
+    async def _read_one(self, response: _http.HTTPResponse, request_id: str) -> dict[str, Any]:
+        """The response to our own re-initialize request; other messages go to the inbox."""
+        if response.content_type == "application/json":
+            items = [parse_message(await response.read())]
+        else:
+            items = []
+            decoder = SSEDecoder()
+            async for chunk in response.chunks():
+                items += [parse_message(e.data) for e in decoder.feed(chunk) if e.event == "message" and e.data]
+                if any(item.get("id") == request_id for item in items):
+                    await response.aclose()
+                    break
+        for item in items:
+            if item.get("id") == request_id and "method" not in item:
+                return item
+            self._inbox.put(item)
+        raise MCPConnectionError(f"{self.url} did not answer the re-initialize request")
+
+    async def receive(self) -> dict[str, Any]:
+        """The next message from any reply stream; MCPConnectionError once the connection is gone."""
+        return await self._inbox.get()
+
+    async def close(self) -> None:
+        """Stop all readers and end the session with DELETE. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._inbox.fail(MCPConnectionError(f"Streamable HTTP transport to {self.url} was closed"))
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self.session_id is not None:
+            try:
+                response = await _http.request("DELETE", self.url, headers=self._request_headers(),
+                                               timeout=min(self.timeout, 5.0))
+                await response.aclose()
+            except (MCPConnectionError, ProtocolError) as exc:
+                logger.debug("DELETE %s failed: %s", self.url, exc)
+

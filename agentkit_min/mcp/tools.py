@@ -1,0 +1,111 @@
+"""MCP servers as agentkit tools: `open_tools(servers)` (decision Q14).
+
+Every tool of every configured server becomes a `Tool` named `<server>-<tool>` (AgentKit's
+naming), whose JSON Schema is the server's `inputSchema` passed through unchanged and whose
+handler calls `tools/call` with the original name and returns the MCP content list. Unlike
+AgentKit 0.13.2 (semantics section 6): a server that cannot be reached raises
+`MCPConnectionError` naming it before any inference, listing follows pagination cursors, a
+result with `isError: true` becomes an error tool result, and every client is closed when the
+block ends, on success or error.
+
+Deliberately not here: caching clients across runs (each run connects afresh, so a restarted
+server is simply picked up), `structuredContent` (the content list is what AgentKit returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, AsyncIterator, Mapping, Sequence
+
+from ..errors import ToolExecutionError, UsageError
+from ..tool import Tool, ToolContext
+from .client import MCPClient, transport_from_config
+
+__all__ = ["mcp_tool", "open_tools"]
+
+
+def _server_name(index: int, server: Any) -> str:
+    if not isinstance(server, Mapping):
+        raise UsageError(f"mcp_servers[{index}] must be a dict with 'name' and 'transport', got {type(server).__name__}")
+    name = server.get("name")
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"mcp_servers[{index}] needs a non-empty 'name' string (tools are named '<name>-<tool>')")
+    if not isinstance(server.get("transport"), Mapping):
+        raise UsageError(f"MCP server {name!r} needs a 'transport' dict, e.g. {{'type': 'streamable-http', 'url': ...}}")
+    return name
+
+
+@contextlib.asynccontextmanager
+async def open_tools(
+    servers: Sequence[Mapping[str, Any]], *, client_name: str = "agentkit-min", timeout: float = 30.0
+) -> AsyncIterator[list[Tool]]:
+    """Connect to every server concurrently and yield all their tools; close them all on exit.
+
+    Args:
+        servers: AgentKit's `mcp_servers`: `[{"name": ..., "transport": {...}}]`.
+        client_name: our `clientInfo.name` in the handshake (AgentKit uses the agent's name).
+        timeout: seconds for connecting and for each request, tool calls included.
+
+    Raises:
+        UsageError: a malformed config, or two servers with the same name.
+        MCPConnectionError: a server cannot be reached (the message names it).
+        MCPError: a server failed the handshake or the tool listing.
+    """
+    names = [_server_name(i, server) for i, server in enumerate(servers)]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise UsageError(f"two MCP servers are named {duplicates[0]!r}; server names must be unique")
+    transports = [transport_from_config(server["transport"], timeout=timeout) for server in servers]
+    clients = [MCPClient(t, name=n, client_name=client_name, timeout=timeout) for t, n in zip(transports, names)]
+    try:
+        listings = await asyncio.gather(*(_connect_and_list(c) for c in clients), return_exceptions=True)
+        for listing in listings:
+            if isinstance(listing, BaseException):
+                raise listing
+        tools = [
+            mcp_tool(client, spec) for client, listing in zip(clients, listings)
+            if not isinstance(listing, BaseException) for spec in listing
+        ]
+        yield tools
+    finally:
+        # Close concurrently; a failing close must not stop the others.
+        await asyncio.gather(*(client.close() for client in clients), return_exceptions=True)
+
+
+async def _connect_and_list(client: MCPClient) -> list[dict[str, Any]]:
+    await client.connect()
+    return await client.list_tools()
+
+
+def mcp_tool(client: MCPClient, spec: Mapping[str, Any]) -> Tool:
+    """One MCP tool (`spec` from `tools/list`) as an agentkit `Tool` named `<server>-<tool>`."""
+    tool_name: str = spec["name"]
+    schema = spec.get("inputSchema")
+
+    async def handler(arguments: Any, ctx: ToolContext) -> Any:
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ToolExecutionError(f"MCP tool {tool_name!r} takes an object of arguments, got {type(arguments).__name__}")
+        result = await client.call_tool(tool_name, arguments)
+        content = result.get("content")
+        if result.get("isError"):
+            raise ToolExecutionError(_error_text(content) or f"MCP tool {tool_name!r} on {client.name!r} failed")
+        return content if content is not None else []
+
+    handler.__name__ = f"{client.name}-{tool_name}"
+    description = spec.get("description")
+    return Tool(
+        name=f"{client.name}-{tool_name}",
+        description=description if isinstance(description, str) else None,
+        parameters=schema if isinstance(schema, dict) else None,
+        handler=handler,
+        mcp={"server": client.name, "tool": tool_name},
+    )
+
+
+def _error_text(content: Any) -> str:
+    if not isinstance(content, list):
+        return ""
+    texts = [item["text"] for item in content if isinstance(item, dict) and isinstance(item.get("text"), str)]
+    return "\n".join(texts)
+
