@@ -1,0 +1,547 @@
+"""Sans-IO WebSocket client codec: RFC 6455, the subset an MCP client needs.
+
+What it does: builds the HTTP/1.1 Upgrade request (RFC 6455 section 4.1), checks the server's
+101 answer (4.1, 4.2.2), masks and frames what we send (5.2, 5.3), parses and reassembles
+what the server sends (5.4 fragmentation, 5.5 control frames, 5.6 data frames), validates the
+UTF-8 of text messages incrementally (8.1) and runs the closing handshake (5.5.1, 7.1, 7.4).
+
+What it deliberately doesn't do: any IO, clocks or threads (the caller owns the socket; see
+`ws.py`); the server role; extensions (we never offer `permessage-deflate`, so a set RSV bit
+is always an error); redirects, proxies and cookies; fragmenting what we send (every message
+goes out as one frame, which is what MCP servers expect).
+
+Four verbs, in the style of h11 and wsproto:
+    receive_data(bytes | None)   buffer bytes from the peer; None = the connection dropped
+    next_event() / events()      parse buffered bytes into events; None = need more bytes
+    send(event) -> bytes         turn one of our events into bytes to write
+    data_to_send() -> bytes      replies the codec owes the peer on its own: pongs, the echo
+                                 of a close frame, the close frame that fails the connection
+
+States (the table `_TRANSITIONS` below is the authority)::
+
+                 valid 101 answer
+    CONNECTING ------------------------> OPEN
+        |                               /    \\
+        |              send(Close)     /      \\     the server's Close
+        |                             v        v
+        |                  LOCAL_CLOSING      REMOTE_CLOSING
+        |                           |             |
+        |     the server's Close    |             |  data_to_send() hands out our echo
+        |                           v             v
+        +------------------------> CLOSED <-------+
+    (from any state: receive_data(None) -> CloseConnection(1006); a protocol error -> CLOSED)
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import enum
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "State", "Opcode", "Request", "Accepted", "TextMessage", "BinaryMessage", "Ping", "Pong",
+    "CloseConnection", "Event", "ClientConnection", "accept_key",
+]
+
+# RFC 6455 section 1.3: the server proves it read our key by hashing it with this GUID.
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# 7.4.1 defines these codes; 1004 is reserved, and 1005, 1006 and 1015 "MUST NOT be set as a
+# status code in a Close control frame". 1012-1014 were registered with IANA later (7.4.2).
+_VALID_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
+                                1012, 1013, 1014})
+# Headers the codec itself must own; a caller overriding them would break the handshake.
+_RESERVED_HEADERS = frozenset({"host", "upgrade", "connection", "sec-websocket-key",
+                               "sec-websocket-version", "sec-websocket-protocol",
+                               "sec-websocket-extensions"})
+
+
+class State(enum.Enum):
+    """Connection states of RFC 6455 section 4 and 7 (the closing side split in two)."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    LOCAL_CLOSING = "local-closing"
+    REMOTE_CLOSING = "remote-closing"
+    CLOSED = "closed"
+
+
+_TRANSITIONS: dict[tuple[State, str], State] = {
+    (State.CONNECTING, "accepted"): State.OPEN,
+    (State.CONNECTING, "send_close"): State.CLOSED,  # nothing to say yet: just drop TCP
+    (State.OPEN, "send_close"): State.LOCAL_CLOSING,
+    (State.OPEN, "recv_close"): State.REMOTE_CLOSING,
+    (State.LOCAL_CLOSING, "recv_close"): State.CLOSED,
+    (State.REMOTE_CLOSING, "echo_sent"): State.CLOSED,
+}
+# "dropped" and "failed" lead to CLOSED from every state; they are applied in `_terminate`.
+
+
+class Opcode(enum.IntEnum):
+    """Frame opcodes (5.2); 0x3-0x7 and 0xB-0xF are reserved and rejected."""
+
+    CONTINUATION = 0x0
+    TEXT = 0x1
+    BINARY = 0x2
+    CLOSE = 0x8
+    PING = 0x9
+    PONG = 0xA
+
+
+@dataclass(frozen=True)
+class Request:
+    """Ours: the opening handshake. `host` is the Host header value (with the port if not default)."""
+    host: str
+    target: str = "/"
+    subprotocols: tuple[str, ...] = ()
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The server accepted the upgrade; `subprotocol` is the one it chose, if any."""
+    subprotocol: str | None
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    """A whole text message (fragments already joined)."""
+    data: str
+
+
+@dataclass(frozen=True)
+class BinaryMessage:
+    """A whole binary message (fragments already joined)."""
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Ping:
+    """A ping; on receipt the codec has already queued the pong (5.5.2)."""
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class Pong:
+    """A pong, solicited or not (5.5.3)."""
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class CloseConnection:
+    """A close frame (sent or received), or 1006 when the connection dropped without one."""
+    code: int = 1000
+    reason: str = ""
+
+
+_OPCODES = frozenset(int(op) for op in Opcode)
+
+Event = Request | Accepted | TextMessage | BinaryMessage | Ping | Pong | CloseConnection
+
+
+def accept_key(key: bytes) -> str:
+    """The Sec-WebSocket-Accept value a server must answer for our base64 `key` (4.2.2)."""
+    return base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode("ascii")
+
+
+def _mask(data: bytes, mask: bytes) -> bytes:
+    # 5.3: octet i of the payload is XORed with octet i mod 4 of the mask. One big-int XOR does
+    # the whole payload at C speed instead of a Python loop per byte.
+    n = len(data)
+    stream = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+
+
+def _valid_code(code: int) -> bool:
+    # 7.4.2: 0-999 unused, 1000-2999 for the RFC and extensions, 3000-4999 for libraries/apps.
+    return code in _VALID_CLOSE_CODES or 3000 <= code <= 4999
+
+
+class ClientConnection:
+    """The client side of one WebSocket connection, as a state machine over bytes.
+
+    Example:
+        >>> ws = ClientConnection()
+        >>> request = ws.send(Request(host="127.0.0.1:8000", target="/ws", subprotocols=("mcp",)))
+        >>> request.startswith(b"GET /ws HTTP/1.1\\r\\n")
+        True
+    """
+
+    def __init__(self, *, max_message_size: int = 16 * 2**20,
+                 random_bytes: Callable[[int], bytes] = os.urandom,
+                 max_handshake_size: int = 64 * 1024) -> None:
+        """Create a connection in state CONNECTING.
+
+        Args:
+            max_message_size: longest message (bytes, after joining fragments) accepted;
+                a longer one fails the connection with close code 1009.
+            random_bytes: source of the handshake key and frame masks. RFC 10.3 needs these
+                unpredictable, so only tests should replace `os.urandom`.
+            max_handshake_size: longest 101 response head accepted.
+        """
+        self.state = State.CONNECTING
+        self._max_message = max_message_size
+        self._random = random_bytes
+        self._max_head = max_handshake_size
+        self._buf = bytearray()
+        self._pos = 0  # bytes of _buf already consumed; compacted in receive_data
+        self._eof = False
+        self._key: bytes | None = None
+        self._offered: tuple[str, ...] = ()
+        self._scanned = 0  # how far the head has been searched for CRLFCRLF (no re-scan)
+        self._rejected: tuple[int, str, int | None, bool] | None = None
+        self._header: tuple[bool, int, int] | None = None  # (fin, opcode, length) awaiting payload
+        self._msg_opcode: int | None = None  # opcode of the fragmented message in progress
+        self._msg_parts: list[bytes] = []
+        self._msg_text: list[str] = []
+        self._msg_size = 0
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._outbox = bytearray()
+        self._echo_queued = False
+
+    # ---- the verbs -------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | None) -> None:
+        """Buffer bytes read from the peer; `None` means the peer closed TCP (b"" is ignored)."""
+        if data is None:
+            self._eof = True
+            return
+        if self._eof:
+            raise LocalProtocolError("receive_data() called after end of stream was reported")
+        if self.state is State.CLOSED:
+            return  # 7.1.1: after the closing handshake nothing more is read
+        if self._pos:  # compact once per read, not once per frame, to stay linear
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    def events(self) -> Iterator[Event]:
+        """Yield every event the buffered bytes complete. Raises ProtocolError like next_event."""
+        while (event := self.next_event()) is not None:
+            yield event
+
+    def next_event(self) -> Event | None:
+        """Parse the next event, or return None when more bytes are needed.
+
+        Raises:
+            RemoteProtocolError: the server broke the protocol. `close_code` says why (1002,
+                1007, 1009...; None during the handshake); the close frame is already queued
+                in `data_to_send()` and the connection is CLOSED: close the socket.
+        """
+        try:
+            if self.state is State.CONNECTING:
+                return self._handshake_event()
+            if self.state in (State.OPEN, State.LOCAL_CLOSING):
+                return self._frame_event()
+            if self._eof and self.state is State.REMOTE_CLOSING:
+                self._terminate()  # the close was already reported: no 1006 on top
+            return None  # after the server's close frame nothing else is read (5.5.1)
+        except RemoteProtocolError as exc:
+            # 7.1.7 "Fail the WebSocket Connection": send a close frame if the handshake is done
+            # and we have not sent one, then stop processing data.
+            if self.state is State.OPEN and exc.close_code is not None:
+                self._outbox += self._frame(Opcode.CLOSE, exc.close_code.to_bytes(2, "big"))
+            self._terminate()
+            raise
+
+    def send(self, event: Event) -> bytes:
+        """Return the bytes that carry `event` to the server.
+
+        Raises:
+            LocalProtocolError: the event is not allowed in the current state, or is malformed.
+        """
+        if isinstance(event, Request):
+            return self._request(event)
+        if isinstance(event, CloseConnection):
+            return self._close(event)
+        if self.state is not State.OPEN:
+            raise LocalProtocolError(f"cannot send {type(event).__name__} in state {self.state.name}")
+        if isinstance(event, TextMessage):
+            try:
+                return self._frame(Opcode.TEXT, event.data.encode("utf-8"))
+            except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form (8.1)
+                raise LocalProtocolError("text message is not encodable as UTF-8") from None
+        if isinstance(event, BinaryMessage):
+            return self._frame(Opcode.BINARY, bytes(event.data))
+        if isinstance(event, (Ping, Pong)):
+            if len(event.payload) > 125:  # 5.5: control frames carry at most 125 bytes
+                raise LocalProtocolError("ping/pong payloads are limited to 125 bytes")
+            return self._frame(Opcode.PING if isinstance(event, Ping) else Opcode.PONG,
+                               event.payload)
+        raise LocalProtocolError(f"a client does not send {type(event).__name__} events")
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) the bytes the codec queued on its own. Write them out."""
+        out = bytes(self._outbox)
+        self._outbox.clear()
+        if self._echo_queued:
+            self._echo_queued = False
+            self._move("echo_sent")
+        return out
+
+    # ---- sending ---------------------------------------------------------------------------
+
+    def _move(self, action: str) -> None:
+        self.state = _TRANSITIONS[(self.state, action)]
+
+    def _terminate(self) -> None:
+        self.state = State.CLOSED
+        self._msg_opcode, self._msg_parts, self._msg_text = None, [], []
+
+    def _request(self, req: Request) -> bytes:
+        if self.state is not State.CONNECTING or self._key is not None:
+            raise LocalProtocolError("the opening handshake can only be sent once, first")
+        # 4.1: "a randomly selected 16-byte value that has been base64-encoded".
+        self._key = base64.b64encode(self._random(16))
+        self._offered = req.subprotocols
+        lines = [f"GET {req.target} HTTP/1.1", f"Host: {req.host}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {self._key.decode('ascii')}",
+                 "Sec-WebSocket-Version: 13"]
+        if req.subprotocols:
+            lines.append("Sec-WebSocket-Protocol: " + ", ".join(req.subprotocols))
+        for name, value in req.extra_headers:
+            if name.lower() in _RESERVED_HEADERS:
+                raise LocalProtocolError(f"header {name!r} is set by the WebSocket handshake itself")
+            lines.append(f"{name}: {value}")
+        text = "\r\n".join(lines)
+        # A CR or LF inside a value would let it smuggle extra header lines (injection).
+        if any(c in line for line in lines for c in "\r\n\0"):
+            raise LocalProtocolError("header names and values must not contain CR, LF or NUL")
+        try:
+            return (text + "\r\n\r\n").encode("ascii")
+        except UnicodeEncodeError:
+            raise LocalProtocolError("request target and headers must be ASCII") from None
+
+    def _close(self, event: CloseConnection) -> bytes:
+        if self.state is not State.OPEN:
+            if self.state is State.CONNECTING:
+                self._move("send_close")
+            return b""  # closing is idempotent: a close is already on its way (or moot)
+        payload = b""
+        if event.code != 1005:  # 1005 means "no status code": send an empty close body (5.5.1)
+            reason = event.reason.encode("utf-8")
+            if not _valid_code(event.code):
+                raise LocalProtocolError(f"close code {event.code} may not be sent (RFC 6455 7.4)")
+            if len(reason) > 123:  # 125 bytes minus the 2-byte code
+                raise LocalProtocolError("close reason is limited to 123 bytes of UTF-8")
+            payload = event.code.to_bytes(2, "big") + reason
+        self._move("send_close")
+        return self._frame(Opcode.CLOSE, payload)
+
+    def _frame(self, opcode: Opcode, payload: bytes) -> bytes:
+        # 5.2: FIN=1 (we never fragment), no RSV bits, MASK=1 with a fresh key per frame
+        # ("The masking key MUST be derived from a strong source of entropy", 5.3).
+        n = len(payload)
+        head = bytearray((0x80 | opcode,))
+        if n < 126:
+            head.append(0x80 | n)
+        elif n < 65536:
+            head.append(0x80 | 126)
+            head += n.to_bytes(2, "big")
+        else:
+            head.append(0x80 | 127)
+            head += n.to_bytes(8, "big")
+        mask = self._random(4)
+        return bytes(head) + mask + _mask(payload, mask)
+
+    # ---- receiving: the handshake ----------------------------------------------------------
+
+    def _handshake_event(self) -> Event | None:
+        if self._rejected is not None:
+            return self._rejection()
+        if self._key is None:
+            return self._dropped() if self._eof else None
+        end = self._buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+        if end < 0:
+            self._scanned = len(self._buf)
+            if self._scanned > self._max_head:
+                raise RemoteProtocolError(f"handshake response head exceeds {self._max_head} bytes")
+            return self._dropped() if self._eof else None
+        status, reason, headers = _parse_head(bytes(self._buf[:end]))
+        self._pos = end + 4  # frames may follow the head in the same read: keep them
+        fields: dict[str, str] = {}
+        for name, value in headers:  # repeated fields combine into one list (RFC 9110 5.3)
+            key = name.lower()
+            fields[key] = f"{fields[key]}, {value}" if key in fields else value
+        if status != 101:
+            length = fields.get("content-length", "")
+            chunked = "chunked" in fields.get("transfer-encoding", "").lower()
+            known = length.isascii() and length.isdigit()
+            self._rejected = (status, reason, int(length) if known else None, chunked)
+            return self._rejection()
+        self._check_upgrade(fields)
+        self._move("accepted")
+        return Accepted(fields.get("sec-websocket-protocol"), tuple(headers))
+
+    def _check_upgrade(self, fields: dict[str, str]) -> None:
+        # 4.1, the client's checks on the server's handshake, in the RFC's order (items 2-6).
+        def tokens(name: str) -> list[str]:
+            return [t.strip().lower() for t in fields.get(name, "").split(",")]
+
+        if "websocket" not in tokens("upgrade"):
+            raise RemoteProtocolError("101 response lacks 'Upgrade: websocket'")
+        if "upgrade" not in tokens("connection"):
+            raise RemoteProtocolError("101 response lacks 'Connection: Upgrade'")
+        assert self._key is not None
+        if fields.get("sec-websocket-accept") != accept_key(self._key):
+            raise RemoteProtocolError("Sec-WebSocket-Accept does not match our key")
+        if fields.get("sec-websocket-extensions", "").strip():
+            raise RemoteProtocolError("server enabled an extension we did not offer")
+        chosen = fields.get("sec-websocket-protocol")
+        if chosen is not None and chosen not in self._offered:
+            raise RemoteProtocolError(f"server chose subprotocol {chosen!r}, not one we offered")
+
+    def _rejection(self) -> Event | None:
+        # A non-101 answer: wait for (a bit of) its body so the error can quote it.
+        assert self._rejected is not None
+        status, reason, length, chunked = self._rejected
+        body = bytes(self._buf[self._pos:])
+        if length is not None:
+            done = len(body) >= min(length, 512)
+        else:
+            done = len(body) >= 512 or (chunked and b"0\r\n\r\n" in body)
+        if not (done or self._eof):
+            return None
+        snippet = " ".join(body[:512].decode("utf-8", "replace").split())[:200]
+        raise RemoteProtocolError(f"server refused the WebSocket upgrade: HTTP {status} "
+                                  f"{reason}" + (f": {snippet}" if snippet else ""))
+
+    def _dropped(self) -> CloseConnection:
+        # 7.1.5: a connection closed without a close frame has status 1006 (never on the wire).
+        self._terminate()
+        return CloseConnection(1006, "connection closed without a close frame")
+
+    # ---- receiving: frames -----------------------------------------------------------------
+
+    def _frame_event(self) -> Event | None:
+        while True:  # loops only over non-final fragments, which produce no event
+            if self._header is None and not self._parse_header():
+                return self._dropped() if self._eof else None
+            assert self._header is not None
+            fin, opcode, length = self._header
+            if len(self._buf) - self._pos < length:
+                return self._dropped() if self._eof else None
+            payload = bytes(self._buf[self._pos:self._pos + length])
+            self._pos += length
+            self._header = None
+            event = self._control(opcode, payload) if opcode >= 8 else self._data(fin, opcode, payload)
+            if event is not None:
+                return event
+
+    def _parse_header(self) -> bool:
+        """Validate the next frame header and store it; False when it is incomplete."""
+        avail = len(self._buf) - self._pos
+        if avail < 2:
+            return False
+        b0, b1 = self._buf[self._pos], self._buf[self._pos + 1]
+        fin, opcode, size = bool(b0 & 0x80), b0 & 0x0F, b1 & 0x7F
+        # Checks are ordered by how many header bytes they need, so the first error found does
+        # not depend on how the bytes were chunked.
+        if b0 & 0x70:  # 5.2: RSV1-3 "MUST be 0 unless an extension is negotiated"
+            raise RemoteProtocolError("frame has reserved bits set", close_code=1002)
+        if opcode not in _OPCODES:
+            raise RemoteProtocolError(f"reserved opcode {opcode:#x}", close_code=1002)
+        if b1 & 0x80:  # 5.1: "A client MUST close a connection if it detects a masked frame"
+            raise RemoteProtocolError("server frames must not be masked", close_code=1002)
+        if opcode >= 8 and (not fin or size > 125):  # 5.5: short and never fragmented
+            raise RemoteProtocolError("control frame is fragmented or longer than 125 bytes",
+                                      close_code=1002)
+        if opcode == Opcode.CONTINUATION and self._msg_opcode is None:
+            raise RemoteProtocolError("continuation frame with no message to continue",
+                                      close_code=1002)
+        if opcode in (Opcode.TEXT, Opcode.BINARY) and self._msg_opcode is not None:
+            raise RemoteProtocolError("new message before the fragmented one ended", close_code=1002)
+        extra = {126: 2, 127: 8}.get(size, 0)
+        if avail < 2 + extra:
+            return False
+        if extra:
+            size = int.from_bytes(self._buf[self._pos + 2:self._pos + 2 + extra], "big")
+            # 5.2: "the minimal number of bytes MUST be used to encode the length", and the
+            # 64-bit form's most significant bit MUST be 0.
+            if size < (126 if extra == 2 else 65536) or size >> 63:
+                raise RemoteProtocolError("frame length is not minimally encoded", close_code=1002)
+        if opcode < 8 and self._msg_size + size > self._max_message:
+            # 7.4.1: 1009 "a message that is too big for it to process". Checked on the
+            # header, so an oversized payload is never buffered.
+            raise RemoteProtocolError(f"message exceeds {self._max_message} bytes", close_code=1009)
+        self._pos += 2 + extra
+        self._header = (fin, opcode, size)
+        return True
+
+    def _data(self, fin: bool, opcode: int, payload: bytes) -> Event | None:
+        if opcode != Opcode.CONTINUATION:
+            self._msg_opcode = opcode
+            self._utf8.reset()
+        self._msg_size += len(payload)
+        if self._msg_opcode == Opcode.TEXT:
+            # 8.1: invalid UTF-8 fails the connection with 1007; decoding each fragment as it
+            # comes catches it early, and a code point may straddle two fragments.
+            try:
+                self._msg_text.append(self._utf8.decode(payload, final=fin))
+            except UnicodeDecodeError:
+                raise RemoteProtocolError("text message is not valid UTF-8", close_code=1007) from None
+        else:
+            self._msg_parts.append(payload)
+        if not fin:
+            return None
+        event: Event = (TextMessage("".join(self._msg_text)) if self._msg_opcode == Opcode.TEXT
+                        else BinaryMessage(b"".join(self._msg_parts)))
+        self._msg_opcode, self._msg_parts, self._msg_text, self._msg_size = None, [], [], 0
+        return event
+
+    def _control(self, opcode: int, payload: bytes) -> Event:
+        # Control frames may arrive between the fragments of a message (5.4); they leave the
+        # message in progress alone.
+        if opcode == Opcode.PING:
+            if self.state is State.OPEN:  # 5.5.2: answer with a pong carrying the same data
+                self._outbox += self._frame(Opcode.PONG, payload)
+            return Ping(payload)
+        if opcode == Opcode.PONG:
+            return Pong(payload)
+        code, reason = _parse_close(payload)
+        if self.state is State.OPEN:
+            # 5.5.1: "the endpoint MUST send a Close frame in response ... typically echoing
+            # the status code it received". No code received: an empty close body.
+            echo = b"" if code == 1005 else code.to_bytes(2, "big")
+            self._outbox += self._frame(Opcode.CLOSE, echo)
+            self._echo_queued = True
+        self._move("recv_close")
+        return CloseConnection(code, reason)
+
+
+def _parse_close(payload: bytes) -> tuple[int, str]:
+    # 5.5.1: an optional 2-byte code, then an optional UTF-8 reason.
+    if not payload:
+        return 1005, ""  # 7.1.5: "If ... no status code, _The WebSocket Connection Close Code_ is 1005"
+    if len(payload) == 1:
+        raise RemoteProtocolError("close frame body of 1 byte", close_code=1002)
+    code = int.from_bytes(payload[:2], "big")
+    if not _valid_code(code):
+        raise RemoteProtocolError(f"invalid close code {code}", close_code=1002)
+    try:
+        return code, payload[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteProtocolError("close reason is not valid UTF-8", close_code=1007) from None
+
+
+def _parse_head(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
+    # RFC 9112 status line and field lines; latin-1 never fails, so odd bytes pass as text.
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not (
+            len(parts[1]) == 3 and parts[1].isascii() and parts[1].isdigit()):
+        raise RemoteProtocolError(f"not an HTTP/1.1 status line: {status_line[:80]!r}")
+    headers: list[tuple[str, str]] = []
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise RemoteProtocolError(f"malformed header line: {line[:80]!r}")
+        headers.append((name, value.strip(" \t")))
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+
