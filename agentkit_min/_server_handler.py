@@ -1,0 +1,225 @@
+"""The HTTP request handler of `agentkit_min.server` (routes, limits, JSON and SSE answers).
+
+Split from server.py to keep both short; server.py's docstring documents the API. Each
+request is handled in its own thread by `http.server`; runs go to the server's loop thread.
+Server-Sent Events follow the WHATWG format: `id:`, `event:`, one `data:` line (our JSON
+never contains a newline), then a blank line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from .server import AgentServer, _HTTPServer
+
+log = logging.getLogger("agentkit_min.server")
+
+_RUNS = re.compile(r"^/(networks|agents)/([^/]+)/runs/?$")
+_THREAD = re.compile(r"^/threads/([^/]+)/?$")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, default=str, separators=(",", ":")).encode("utf-8")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every JSON answer has a Content-Length
+    server_version = "agentkit-min"
+    timeout = 60  # seconds an idle keep-alive connection may stay open
+    server: _HTTPServer
+
+    @property
+    def app(self) -> AgentServer:
+        return self.server.app
+
+    def setup(self) -> None:
+        super().setup()
+        self.app._connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.app._connections.discard(self.connection)
+        super().finish()
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        from .server import HTTPError
+
+        self.app.track(+1)
+        try:
+            url = urlsplit(self.path)
+            path, query = url.path, parse_qs(url.query)
+            if self.app.closing:
+                self.close_connection = True
+                raise HTTPError(503, "shutting_down", "the server is shutting down")
+            handler, allowed = self._route(path, method)
+            if handler is None:
+                raise HTTPError(405, "method_not_allowed", f"{method} is not allowed on {path}",
+                                {"Allow": ", ".join(allowed)})
+            if path != "/health":
+                self.app.check_token(self.headers.get("Authorization"))
+            handler(path, query)
+        except HTTPError as err:
+            self._error(err.status, err.type, err.message, err.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away; nothing to answer
+        finally:
+            self.app.track(-1)
+
+    def _route(self, path: str, method: str) -> tuple[Callable[[str, Any], None] | None, list[str]]:
+        from .server import HTTPError
+
+        table: dict[str, Callable[[str, Any], None]]
+        if path == "/health":
+            table = {"GET": self._health}
+        elif _RUNS.match(path):
+            table = {"POST": self._run}
+        elif path in ("/threads", "/threads/"):
+            table = {"GET": self._threads}
+        elif _THREAD.match(path):
+            table = {"GET": self._thread, "DELETE": self._thread}
+        else:
+            raise HTTPError(404, "not_found", f"no route {path}")
+        return table.get(method), sorted(table)
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def _health(self, path: str, query: Any) -> None:
+        self._json(200, {"status": "ok"})
+
+    def _run(self, path: str, query: Any) -> None:
+        match = _RUNS.match(path)
+        assert match is not None
+        target = self.app.target(match.group(1), unquote(match.group(2)))
+        body = self._body()
+        if "text/event-stream" in self.headers.get("Accept", ""):
+            self._stream(target, body)
+        else:
+            self._json(200, self.app.wait(self.app.start_run(target, body, None)))
+
+    def _threads(self, path: str, query: Any) -> None:
+        lister = self._history_hook("list_threads")
+        user = query.get("user_id", [None])[0]
+        self._json(200, {"threads": [vars(t) if hasattr(t, "__dict__") else t for t in lister(user_id=user)]})
+
+    def _thread(self, path: str, query: Any) -> None:
+        from .server import HTTPError
+
+        match = _THREAD.match(path)
+        assert match is not None
+        thread_id = unquote(match.group(1))
+        if self.command == "DELETE":
+            if not self._history_hook("delete_thread")(thread_id):
+                raise HTTPError(404, "not_found", f"no thread {thread_id!r}")
+            self._json(200, {"deleted": thread_id})
+            return
+        results = self._history_hook("load")(thread_id)
+        self._json(200, {"thread_id": thread_id, "results": [r.to_dict() for r in results]})
+
+    def _history_hook(self, name: str) -> Callable[..., Any]:
+        from .server import HTTPError
+
+        hook = getattr(self.app.history, name, None)
+        if not callable(hook):
+            raise HTTPError(404, "not_found", f"thread routes need create_server(history=...) with {name}()")
+        return hook  # type: ignore[no-any-return]
+
+    # -- bodies and answers ----------------------------------------------------------------
+
+    def _body(self) -> dict[str, Any]:
+        """The request's JSON object, within the size limit."""
+        from .server import HTTPError
+
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True
+            raise HTTPError(411, "length_required", "send the JSON body with a Content-Length header")
+        try:
+            size = int(length)
+            if size < 0:
+                raise ValueError(length)
+        except ValueError:
+            self.close_connection = True
+            raise HTTPError(400, "invalid_request", f"bad Content-Length {length!r}") from None
+        if size > self.app.max_body_bytes:
+            self.close_connection = True  # the body is not read, so the connection cannot be reused
+            raise HTTPError(413, "payload_too_large",
+                            f"body of {size} bytes is over the limit of {self.app.max_body_bytes}")
+        raw = self.rfile.read(size)
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HTTPError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise HTTPError(400, "invalid_request", "the body must be a JSON object")
+        return body
+
+    def _stream(self, target: Any, body: dict[str, Any]) -> None:
+        from .server import HTTPError
+
+        events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        fut = self.app.start_run(target, body, lambda chunk: events.put(("chunk", chunk)))
+        fut.add_done_callback(lambda _: events.put(("done", None)))
+        self.close_connection = True  # an event stream ends when the connection closes
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.send_header("X-Accel-Buffering", "no")
+        self.end_headers()
+        while True:
+            kind, chunk = events.get()
+            if kind == "done":
+                break
+            self._sse(str(chunk.get("id", "")), str(chunk.get("event", "message")), chunk)
+        try:
+            self._sse("", "result", self.app.wait(fut))
+        except HTTPError as err:
+            self._sse("", "error", {"error": {"type": err.type, "message": err.message}, "status": err.status})
+
+    def _sse(self, event_id: str, event: str, data: Any) -> None:
+        frame = (f"id: {event_id}\n" if event_id else "") + f"event: {event}\ndata: "
+        self.wfile.write(frame.encode("utf-8") + _dumps(data) + b"\n\n")
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = _dumps(payload)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> None:
+        self._json(status, {"error": {"type": type_, "message": message}}, headers)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, 501...) as JSON too."""
+        self.close_connection = True
+        self._error(code, "http_error", message or self.responses.get(code, ("error",))[0])
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)

@@ -1,0 +1,303 @@
+"""An HTTP JSON API for networks and agents, standard library only (Deployment page, section 7.1).
+
+    server = create_server(networks=[network], token="s3cret")
+    server.listen(3010)            # serves in a background thread, 127.0.0.1 by default
+    server.serve_forever()         # or block here until shutdown() / Ctrl-C
+
+Routes (every route but /health needs `Authorization: Bearer <token>` when a token is set):
+
+    GET    /health                  {"status": "ok"}
+    POST   /networks/<slug>/runs    run a network     body {"input": str | UserMessage JSON,
+    POST   /agents/<slug>/runs      run an agent            "state"?: {...data}, "thread_id"?: str}
+    GET    /threads[?user_id=u]     list threads            (when `history` has list_threads)
+    GET    /threads/<id>            a thread's results      (when `history` has load)
+    DELETE /threads/<id>            delete a thread         (when `history` has delete_thread)
+
+A run answers `{"id", "output", "results", "state", "thread_id"}`: `results` are the results
+this run produced (AgentResult JSON), `output` the last one's output, `state` the final
+`state.data`. With `Accept: text/event-stream` the run's events (streaming.py) are sent as
+Server-Sent Events instead, one per chunk (`id`, `event: <name>`, `data: <chunk JSON>`), then
+`event: result` with the run JSON or `event: error` with an error object.
+
+Errors are `{"error": {"type", "message"}}`: 400 bad JSON or body, 401 missing/wrong token
+(with `WWW-Authenticate`), 404 unknown route/network/agent, 405 wrong method (with `Allow`),
+411 no Content-Length, 413 body over `max_body_bytes`, 502 the model failed (its typed error's
+message, which never holds keys), 503 shutting down, 504 run timeout, 500 anything else.
+
+Design: `http.server.ThreadingHTTPServer` parses HTTP (a thread per connection, keep-alive),
+and every run is a coroutine on ONE event-loop thread, so thousands of runs share a loop while
+slow clients only hold a thread. `shutdown()` stops accepting, waits for in-flight requests up
+to a timeout, then cancels what is left. `history=` is given to each served network and agent
+that has none (on a shallow copy; the caller's objects are not changed).
+
+Not here: TLS (put a proxy in front), the Inngest protocol (see agentkit_min.inngest),
+chunked request bodies, CORS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import copy
+import hmac
+import json
+import logging
+import re
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from .errors import AgentKitError, ModelError, UsageError
+from .messages import UserMessage
+from .state import State, create_state
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .network import Network
+    from .result import AgentResult
+
+__all__ = ["AgentServer", "create_server", "run_json"]
+
+log = logging.getLogger(__name__)
+
+
+class HTTPError(Exception):
+    """An error answer: status, JSON error type and message, extra headers."""
+
+    def __init__(self, status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.type, self.message, self.headers = status, type_, message, headers or {}
+
+
+def run_json(run_id: str, state: State[Any], new_results: Sequence[AgentResult]) -> dict[str, Any]:
+    """The JSON answer of one run (also what `agentkit_min.inngest` functions return)."""
+    return {
+        "id": run_id,
+        "output": list(new_results[-1].output) if new_results else [],
+        "results": [r.to_dict() for r in new_results],
+        "state": state.data,
+        "thread_id": state.thread_id,
+    }
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _run_input(body: dict[str, Any]) -> str | UserMessage:
+    value = body.get("input")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        try:
+            return UserMessage.from_dict(value)
+        except (TypeError, ValueError) as exc:
+            raise HTTPError(400, "invalid_request", f"input: {exc}") from None
+    raise HTTPError(400, "invalid_request", '"input" must be a string or a UserMessage object '
+                    'with a string "content"')
+
+
+class AgentServer:
+    """Serves networks and agents over HTTP. Build it with `create_server`."""
+
+    def __init__(self, networks: Sequence[Network[Any]], agents: Sequence[Agent], token: str | None,
+                 max_body_bytes: int, history: Any, run_timeout: float | None) -> None:
+        self.token, self.max_body_bytes, self.history, self.run_timeout = token, max_body_bytes, history, run_timeout
+        self.targets: dict[tuple[str, str], Any] = {}
+        for kind, items in (("networks", networks), ("agents", agents)):
+            for item in items:
+                if history is not None and getattr(item, "history", None) is None:
+                    item = copy.copy(item)
+                    item.history = history
+                slug = _slugify(item.name)
+                if (kind, slug) in self.targets:
+                    raise UsageError(f"create_server: two {kind} share the route slug {slug!r}; rename one")
+                self.targets[(kind, slug)] = item
+        self._httpd: _HTTPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: list[threading.Thread] = []
+        self._busy = threading.Condition()
+        self._in_flight = 0
+        self._runs: set[concurrent.futures.Future[Any]] = set()
+        self._connections: set[Any] = set()
+        self.closing = False
+        self._stopped = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful after `listen(0)`)."""
+        if self._httpd is None:
+            raise UsageError("the server is not listening; call listen(port) first")
+        return int(self._httpd.server_address[1])
+
+    def listen(self, port: int = 3010, host: str = "127.0.0.1",
+               callback: Callable[[], Any] | None = None) -> AgentServer:
+        """Bind `host:port` and serve in background threads; `callback()` runs once listening."""
+        from ._server_handler import _Handler
+
+        if self._httpd is not None:
+            raise UsageError("the server is already listening")
+        self._loop = asyncio.new_event_loop()
+        self._httpd = _HTTPServer((host, port), _Handler, self)
+        for target in (self._loop.run_forever, self._httpd.serve_forever):
+            thread = threading.Thread(target=target, name=f"agentkit-server-{target.__name__}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("agentkit-min server listening on http://%s:%d", host, self.port)
+        if callback is not None:
+            callback()
+        return self
+
+    def serve_forever(self, port: int = 3010, host: str = "127.0.0.1") -> None:
+        """Block until `shutdown()` (or Ctrl-C); listens on `host:port` first if not listening."""
+        if self._httpd is None:
+            self.listen(port, host)
+        try:
+            while not self._stopped.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            self.shutdown()
+
+    def shutdown(self, timeout: float = 30.0) -> bool:
+        """Stop accepting, wait up to `timeout` s for in-flight requests, cancel the rest.
+
+        Returns True when every in-flight request finished in time.
+        """
+        if self._httpd is None or self._loop is None or self._stopped.is_set():
+            return True
+        self.closing = True
+        self._httpd.shutdown()  # the accept loop ends; open connections keep being served
+        with self._busy:
+            clean = self._busy.wait_for(lambda: self._in_flight == 0, timeout)
+            if not clean:
+                for fut in list(self._runs):
+                    fut.cancel()  # handlers answer 503; give them a moment to write it
+                self._busy.wait_for(lambda: self._in_flight == 0, 5.0)
+            for conn in list(self._connections):  # idle keep-alive connections
+                _close_quietly(conn)
+        self._httpd.server_close()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        for thread in self._threads:
+            thread.join(5.0)
+        self._loop.close()
+        self._stopped.set()
+        return clean
+
+    def __enter__(self) -> AgentServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def track(self, delta: int) -> None:
+        with self._busy:
+            self._in_flight += delta
+            self._busy.notify_all()
+
+    def check_token(self, header: str | None) -> None:
+        if self.token is None:
+            return
+        realm = 'Bearer realm="agentkit-min"'
+        if not header or not header.startswith("Bearer "):
+            raise HTTPError(401, "unauthorized", "missing bearer token", {"WWW-Authenticate": realm})
+        if not hmac.compare_digest(header[7:].strip().encode(), self.token.encode()):
+            raise HTTPError(401, "unauthorized", "invalid bearer token",
+                            {"WWW-Authenticate": realm + ', error="invalid_token"'})
+
+    def target(self, kind: str, slug: str) -> Any:
+        found = self.targets.get((kind, slug))
+        if found is None:
+            known = ", ".join(s for k, s in self.targets if k == kind) or "none"
+            raise HTTPError(404, "not_found", f"no {kind[:-1]} {slug!r} (available: {known})")
+        return found
+
+    def start_run(self, target: Any, body: dict[str, Any],
+                  publish: Callable[[dict[str, Any]], Any] | None) -> concurrent.futures.Future[Any]:
+        """Validate the body, then schedule the run on the loop thread."""
+        user_input = _run_input(body)
+        data, thread_id = body.get("state", {}), body.get("thread_id", body.get("threadId"))
+        if not isinstance(data, dict):
+            raise HTTPError(400, "invalid_request", '"state" must be an object (the initial state.data)')
+        if thread_id is not None and not (isinstance(thread_id, str) and thread_id):
+            raise HTTPError(400, "invalid_request", '"thread_id" must be a non-empty string')
+        state = create_state(data, thread_id=thread_id)
+        assert self._loop is not None
+        fut = asyncio.run_coroutine_threadsafe(self._execute(target, user_input, state, publish), self._loop)
+        self._runs.add(fut)
+        fut.add_done_callback(self._runs.discard)
+        return fut
+
+    async def _execute(self, target: Any, user_input: str | UserMessage, state: State[Any],
+                       publish: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
+        from .network import Network
+
+        if isinstance(target, Network):
+            run = await target.run(user_input, state=state, publish=publish)
+            return run_json(run.run_id, run.state, run.state.get_results_from(run.initial_result_count))
+        result = await target.run(user_input, state=state, publish=publish)
+        return run_json(result.id or str(uuid.uuid4()), state, [result])
+
+    def wait(self, fut: concurrent.futures.Future[Any]) -> dict[str, Any]:
+        """The run's JSON, or the HTTPError its failure maps to."""
+        try:
+            out: dict[str, Any] = fut.result(self.run_timeout)
+            return out
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise HTTPError(504, "timeout", f"the run took longer than {self.run_timeout} s") from None
+        except concurrent.futures.CancelledError:
+            raise HTTPError(503, "shutting_down", "the server is shutting down") from None
+        except ModelError as exc:
+            raise HTTPError(502, type(exc).__name__, str(exc)) from None
+        except AgentKitError as exc:
+            raise HTTPError(500, type(exc).__name__, str(exc)) from None
+        except Exception:
+            log.exception("run failed")
+            raise HTTPError(500, "internal_error", "the run failed; see the server log") from None
+
+
+def _close_quietly(conn: Any) -> None:
+    try:
+        conn.shutdown(2)  # socket.SHUT_RDWR: wakes a thread blocked reading the next request
+    except OSError:
+        pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # the listen backlog: bursts of clients are queued, not refused
+    block_on_close = False  # idle keep-alive connections must not block server_close()
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 app: AgentServer) -> None:
+        self.app = app
+        super().__init__(address, handler)
+
+
+
+def create_server(*, networks: Sequence[Network[Any]] = (), agents: Sequence[Agent] = (),
+                  token: str | None = None, max_body_bytes: int = 1_000_000, history: Any = None,
+                  run_timeout: float | None = 300.0) -> AgentServer:
+    """Create an HTTP server for networks and agents (AgentKit's `createServer`, as a JSON API).
+
+    Args:
+        networks: served at `POST /networks/<slug>/runs` (slug: the name lowercased, other
+            characters -> '-').
+        agents: served standalone at `POST /agents/<slug>/runs`.
+        token: when set, every route but /health needs `Authorization: Bearer <token>`.
+        max_body_bytes: larger request bodies get 413 without being read.
+        history: history hooks for networks and agents that have none (e.g. SQLiteHistory);
+            with `list_threads` / `load` / `delete_thread` it also serves the /threads routes.
+        run_timeout: seconds before a run is cancelled and answered 504; None waits forever.
+    """
+    if not networks and not agents:
+        raise UsageError("create_server: pass networks=[...] and/or agents=[...] to serve")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise UsageError("create_server: token must be a non-empty string or None")
+    if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+        raise UsageError("create_server: max_body_bytes must be a positive int")
+    return AgentServer(networks, agents, token, max_body_bytes, history, run_timeout)
