@@ -65,6 +65,16 @@ class ModelRequest:
     def tool_names(self) -> list[str]:
         return [t.name for t in self.tools]
 
+    @property
+    def json(self) -> list[dict[str, Any]]:
+        """The messages as plain JSON dicts (handy for assertions)."""
+        return [dict(m) for m in self.messages]
+
+    @property
+    def contents(self) -> list[Any]:
+        """Each message's `content` (None for tool-call messages)."""
+        return [m.get("content") for m in self.json]
+
     def to_dict(self) -> dict[str, JSON]:
         """JSON form used by the conformance cases: messages, tool names, tool_choice."""
         return {"messages": json.loads(json.dumps(self.messages)), "tools": self.tool_names,
