@@ -1,0 +1,253 @@
+"""Helpers shared by the provider adapters: errors, tool-result text, usage numbers.
+
+Error statuses become the typed errors of `agentkit_min.errors` here, in one place, reading
+every error shape the providers (and the proxies in front of them) are known to send:
+
+    OpenAI / Azure / DeepSeek   {"error": {"message", "type", "param", "code"}}
+    Anthropic                   {"type": "error", "error": {"type", "message"}, "request_id"}
+    Gemini                      {"error": {"code", "message", "status", "details": [...]}}
+    xAI Grok                    {"code": "<status text>", "error": "<message>"}
+    proxies                     an HTML page or plain text
+
+Classification, in order: auth (401/403, Gemini's 400 API_KEY_INVALID, Grok's 400 "Incorrect
+API key"), context length (by message, whatever the status), 429 rate limit (Retry-After from
+the header, else Gemini's RetryInfo), 5xx server error (Anthropic's 529 overloaded included),
+anything else `ModelHTTPError`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, NoReturn
+
+from ..errors import (
+    AuthenticationError,
+    ContextLengthError,
+    ModelHTTPError,
+    ModelResponseError,
+    RateLimitError,
+    ServerError,
+)
+from ..http import retry_after_seconds
+from ..messages import JSON, Usage
+
+__all__ = [
+    "Request",
+    "as_object",
+    "dig",
+    "error_message",
+    "is_context_length",
+    "json_text",
+    "parse_arguments",
+    "raise_body_error",
+    "raise_for_status",
+    "usage_from",
+]
+
+_CONTEXT = re.compile(
+    r"context[_ ]length|context window|maximum context|prompt is too long|input token count"
+    r".{0,60}exceeds|maximum prompt length|too many (?:input )?tokens|reduce the length of the messages",
+    re.IGNORECASE | re.DOTALL,
+)
+_AUTH = re.compile(r"api[_ ]key[_ ](?:not[_ ]valid|invalid)|incorrect api key|invalid api key"
+                   r"|invalid x-api-key|api_key_invalid", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One provider request, as `build_request` returns it: pure data, no secrets.
+
+    The model class joins `path` to its base URL and adds the credential header at send time,
+    so logging or asserting on a Request never shows a key.
+    """
+
+    path: str
+    """Relative to the provider's base URL, e.g. "chat/completions"."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra non-secret headers (e.g. `anthropic-version`)."""
+    body: dict[str, Any] = field(default_factory=dict)
+    """The JSON body."""
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def json_text(value: JSON) -> str:
+    """A tool result's content as sent to providers: strings as is, else compact JSON.
+
+    This is `JSON.stringify` (what AgentKit sends), so non-ASCII text stays readable.
+    """
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_arguments(raw: Any, tool_name: str) -> dict[str, JSON]:
+    """Tool-call arguments as a dict: providers send an object or a JSON string of one.
+
+    Like AgentKit's `safeParse`, a string wrapped in stray quotes and `backtick` strings are
+    tolerated. Anything else raises ModelResponseError naming the tool.
+    """
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str):
+        for candidate in _argument_candidates(raw.strip()):
+            try:
+                value = json.loads(candidate)
+            except ValueError:
+                continue
+            if value is None:
+                return {}
+            if isinstance(value, dict):
+                return value
+            break
+    raise ModelResponseError(
+        f"the model called {tool_name!r} with arguments that are not a JSON object: {str(raw)[:200]!r}"
+    )
+
+
+def _argument_candidates(text: str) -> Iterator[str]:
+    yield text
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"`":
+        yield text[1:-1]
+    yield re.sub(r"`([^`]*)`", lambda m: json.dumps(m.group(1)), text)
+
+
+def as_object(body: Any, provider: str) -> dict[str, Any]:
+    """`body` as a JSON object, or ModelResponseError describing what came instead."""
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, str):
+        snippet = _text_of(body)[:200] or "(empty body)"
+        raise ModelResponseError(f"{provider} returned a body that is not JSON: {snippet!r}")
+    raise ModelResponseError(f"{provider} returned JSON that is not an object: {str(body)[:200]!r}")
+
+
+def error_message(body: Any) -> str:
+    """The provider's own error message from any known error shape, HTML or text."""
+    if isinstance(body, list) and len(body) == 1:  # Gemini stream endpoints wrap errors in a list
+        body = body[0]
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("type") or err.get("status") or err.get("code")
+            if msg:
+                return str(msg)
+        if isinstance(err, str) and err:  # xAI: {"code": "...", "error": "..."}
+            return err
+        for key in ("message", "detail", "code"):
+            if isinstance(body.get(key), str) and body[key]:
+                return str(body[key])
+        return json.dumps(body)[:300]
+    if isinstance(body, str):
+        return _text_of(body)[:300] or "(empty body)"
+    return str(body)[:300]
+
+
+def _text_of(text: str) -> str:
+    title = _TITLE.search(text)
+    if title:
+        return " ".join(html.unescape(title.group(1)).split())
+    return " ".join(html.unescape(_TAGS.sub(" ", text)).split())
+
+
+def _error_code(body: Any) -> str:
+    """Machine-readable error codes and types joined, for classification."""
+    if isinstance(body, list) and len(body) == 1:
+        body = body[0]
+    if not isinstance(body, dict):
+        return ""
+    parts: list[str] = []
+    err = body.get("error")
+    if isinstance(err, dict):
+        parts += [str(err.get(k, "")) for k in ("type", "code", "status")]
+        for detail in err.get("details") or []:
+            if isinstance(detail, dict):
+                parts.append(str(detail.get("reason", "")))
+    parts.append(str(body.get("code", "")))
+    return " ".join(p for p in parts if p)
+
+
+def is_context_length(body: Any) -> bool:
+    """True when the error says the prompt does not fit the model's context window."""
+    return bool(_CONTEXT.search(error_message(body))) or "context_length" in _error_code(body)
+
+
+def _gemini_retry_delay(body: Any) -> float | None:
+    if isinstance(body, list) and len(body) == 1:
+        body = body[0]
+    err = body.get("error") if isinstance(body, dict) else None
+    for detail in (err.get("details") or []) if isinstance(err, dict) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return float(delay[:-1])
+            except ValueError:
+                return None
+    return None
+
+
+def raise_for_status(
+    provider: str, status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> None:
+    """Raise the typed error for an error status (>= 400); return for a success status."""
+    if status < 400:
+        return
+    _raise(provider, status, body, {k.lower(): v for k, v in (headers or {}).items()})
+
+
+def _raise(provider: str, status: int, body: Any, headers: Mapping[str, str]) -> NoReturn:
+    message = error_message(body)
+    code = _error_code(body)
+    if status in (401, 403) or "authentication_error" in code or (
+        status == 400 and (_AUTH.search(message) or "API_KEY_INVALID" in code)
+    ):
+        raise AuthenticationError(provider, status, message, body)
+    if is_context_length(body):
+        raise ContextLengthError(provider, status, message, body)
+    if status == 429 or "rate_limit" in code or "RESOURCE_EXHAUSTED" in code:
+        retry_after = retry_after_seconds(headers)
+        if retry_after is None:
+            retry_after = _gemini_retry_delay(body)
+        raise RateLimitError(provider, status, message, body, retry_after=retry_after)
+    if status >= 500 or "overloaded" in code:
+        raise ServerError(provider, status, message, body)
+    raise ModelHTTPError(provider, status, message, body)
+
+
+def raise_body_error(provider: str, body: dict[str, Any]) -> None:
+    """Raise for a 200 response whose body is an error object (some proxies do this)."""
+    err = body.get("error")
+    if err is None or err == {}:
+        return
+    code = err.get("code") if isinstance(err, dict) else body.get("code")
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    if status is not None:
+        _raise(provider, status, body, {})
+    raise ModelResponseError(f"{provider} returned an error in a 200 response: {error_message(body)}")
+
+
+def usage_from(numbers: Mapping[str, Any]) -> Usage:
+    """A Usage from `{usage key: provider number}`, dropping numbers that are absent."""
+    usage = Usage()
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        usage[key] = int(value)  # type: ignore[literal-required]
+    return usage
+
+
+def dig(obj: Any, *path: str) -> Any:
+    """`obj[path[0]][path[1]]...`, or None as soon as a step is missing."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
