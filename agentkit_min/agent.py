@@ -104,20 +104,33 @@ class Agent:
         if standalone:
             run.open_streaming(publish)
             n_prior, turns = len(run.state.results), max(max_iter, 1)
+            # a standalone run is its own agent-scoped stream, as AgentKit (section 7.3)
+            await run._emit("run.started", scope="agent", runId=run.agent_run_id, name=self.name,
+                            messageId=run.agent_message_id)
         else:
             n_prior, turns = run.initial_result_count, 1  # the network loop is the loop
-        if self.mcp_servers:
-            from .mcp import open_tools
+        try:
+            if self.mcp_servers:
+                from .mcp import open_tools
 
-            async with open_tools(self.mcp_servers, client_name=self.name) as mcp_tools:
-                tools = {**self.tools, **{t.name: t for t in mcp_tools}}
-                result = await self._run(input, run, model, turns, n_prior, tools)
-        else:
-            result = await self._run(input, run, model, turns, n_prior, self.tools)
-        append = getattr(self.history, "append_results", None)
-        if callable(append):  # decision Q11: the agent's own result is stored
-            hctx.new_results = [result]
-            await maybe_await(append(hctx))
+                async with open_tools(self.mcp_servers, client_name=self.name) as mcp_tools:
+                    tools = {**self.tools, **{t.name: t for t in mcp_tools}}
+                    result = await self._run(input, run, model, turns, n_prior, tools)
+            else:
+                result = await self._run(input, run, model, turns, n_prior, self.tools)
+            append = getattr(self.history, "append_results", None)
+            if callable(append):  # decision Q11: the agent's own result is stored
+                hctx.new_results = [result]
+                await maybe_await(append(hctx))
+        except BaseException as exc:
+            if standalone:
+                await run._emit("run.failed", scope="agent", runId=run.agent_run_id, name=self.name,
+                                error=str(exc), recoverable=False)
+            raise
+        finally:
+            if standalone:
+                await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
+                await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
         return result
 
     def run_sync(self, input: str | UserMessage, **options: Any) -> AgentResult:
