@@ -39,6 +39,7 @@ import datetime
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from ._aio import maybe_await
 from .errors import UsageError
 from .tool import Tool, ToolContext
 
@@ -89,8 +90,17 @@ class InngestStep:
         self._step = step
 
     async def run(self, step_id: str, fn: Callable[..., Any], *args: Any) -> Any:
-        """`step.run`: `fn(*args)` once; its JSON result is memoised (sync fns are accepted)."""
-        return await self._step.run(step_id, fn, *args)
+        """`step.run`: `fn(*args)` once; its JSON result is memoised (sync fns are accepted).
+
+        The result is stored as `{"value": result}`: the SDK reads a memo shaped like
+        `{"data": ...}` or `{"error": {...}}` as its own envelope, and tool results have
+        exactly those shapes, so unwrapped they could replay as a different value or an error.
+        """
+        async def enveloped() -> dict[str, Any]:
+            return {"value": await maybe_await(fn(*args))}
+
+        memo = await self._step.run(step_id, enveloped)
+        return memo["value"] if isinstance(memo, dict) and "value" in memo else memo
 
     async def wait_for_event(
         self, step_id: str, *, event: str, timeout: float, if_exp: str | None = None
