@@ -99,8 +99,9 @@ class Agent:
         standalone = network is None
         run = network or NetworkRun.standalone(self, state or State(), step)
         hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
-        await initialize_thread(self.history, hctx)
-        await load_thread(self.history, hctx)
+        if self.history is not None:
+            await initialize_thread(self.history, hctx)
+            await load_thread(self.history, hctx)
         if standalone:
             run.open_streaming(publish)
             n_prior, turns = len(run.state.results), max(max_iter, 1)
@@ -147,8 +148,9 @@ class Agent:
                              f"or run(), or default_model= to create_network")
         content = input_content(input)
         state = run.state
-        prior = state.messages + [m for r in state.results[:n_prior_results] for m in (*r.output, *r.tool_calls)]
-        current = [m for r in state.results[n_prior_results:] for m in (*r.output, *r.tool_calls)]
+        results = state.results
+        prior = state.messages + [m for r in results[:n_prior_results] for m in (*r.output, *r.tool_calls)]
+        current = [m for r in results[n_prior_results:] for m in (*r.output, *r.tool_calls)]
         prompt = await self._prompt(input, run)
         total = AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
         stream = run.streaming
@@ -242,6 +244,8 @@ def _merge(total: AgentResult, result: AgentResult, first: bool) -> AgentResult:
 
 
 def _raw(raw: Any) -> str:
+    if raw is None:
+        return ""
     return raw if isinstance(raw, str) else json.dumps(raw, default=str)
 
 

@@ -172,7 +172,9 @@ class NetworkRun:
         return self
 
     async def _run_agent(self, agent: Agent, input: str | UserMessage) -> AgentResult:
-        self.agent_run_id, self.agent_message_id = str(uuid.uuid4()), str(uuid.uuid4())
+        self.agent_message_id = str(uuid.uuid4())
+        # the agent-scope run id only matters to event observers
+        self.agent_run_id = str(uuid.uuid4()) if self.streaming else self.agent_message_id
         await self._emit("run.started", scope="agent", runId=self.agent_run_id, name=agent.name,
                          parentRunId=self.run_id, messageId=self.agent_message_id)
         result = await agent.run(input, network=self)
