@@ -1,6 +1,8 @@
 # make test   : venv + dev install + mypy --strict + pytest (what CI runs)
 # make demo   : the flagship example network (offline cassette unless an API key is set)
 # make bench  : benchmarks; figures are ratios against a baseline measured in the same run
+# make record : re-record the provider cassettes against the live APIs (needs API keys)
+# make crosscheck : run spec/cases against the TypeScript @inngest/agent-kit (needs node + npm)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -29,6 +31,12 @@ demo:
 bench: $(STAMP)
 	$(PY) bench/loop.py
 	@for b in bench/http.py bench/mcp.py bench/serve.py; do [ -f $$b ] && $(PY) $$b || true; done
+
+record: $(STAMP)
+	$(PY) scripts/record.py
+
+crosscheck: $(STAMP)
+	$(PY) scripts/crosscheck.py
 
 clean:
 	rm -rf $(VENV)
