@@ -141,12 +141,28 @@ class SQLiteHistory:
         return await self._durably(ctx, "history.create_thread", work)  # type: ignore[no-any-return]
 
     async def get(self, ctx: HistoryContext) -> list[AgentResult]:
-        """The thread's user messages and results, oldest first."""
+        """The thread's user messages and results, oldest first, without this run's input.
+
+        A network stores its user message before loading the thread (AgentKit's order), and
+        the input reaches the model anyway, after the history (decision Q6), so the entry
+        just stored for this run is left out: by id, or, when ids differ (a replayed durable
+        run makes a new one), as the last entry if it is a user message with this input.
+        """
         thread_id = ctx.thread_id or ctx.state.thread_id
         if not thread_id:
             return []
         tid: str = thread_id
-        rows = await self._durably(ctx, "history.get", lambda: self._load_dicts(tid))
+        own = ctx.user_message or {}
+
+        def work() -> list[dict[str, Any]]:
+            rows = self._load_dicts(tid)
+            mine = [i for i, r in enumerate(rows) if r["agentName"] == "user" and r["id"] == own.get("id")]
+            if not mine and rows and rows[-1]["agentName"] == "user" and own:
+                if rows[-1]["output"][0]["content"] == own.get("content", ctx.input):
+                    mine = [len(rows) - 1]
+            return [r for i, r in enumerate(rows) if i not in mine]
+
+        rows = await self._durably(ctx, "history.get", work)
         return [AgentResult.from_dict(row) for row in rows]
 
     async def append_user_message(self, ctx: HistoryContext) -> None:

@@ -266,13 +266,22 @@ def test_history_is_written_once_despite_replays(tmp_path: Path) -> None:
     model = ScriptedModel([tool_call("add", {"a": 2, "b": 2}), text("4")])
     add = create_tool(name="add", parameters=ADD_SCHEMA, handler=lambda a, ctx: a["a"] + a["b"])
     calc = create_agent(name="Calc", system="s", model=model, tools=[add])
-    network = create_network(name="Calc", agents=[calc], router=until(2), history=history)
+    network = create_network(name="Calc", agents=[calc], history=history,
+                             router=lambda args: calc if args.call_count == 0 or
+                             args.last_result.output[0]["type"] == "tool_call" else None)
     res = trigger(network_function(client(), network), {"input": "2+2?", "thread_id": "th-1"})
     assert res.status is mocked.Status.COMPLETED, res.error
     # The function body ran many times (each new step replays it); the store saw each write once.
     stored = history.load("th-1")
     assert [r.agent_name for r in stored] == ["user", "Calc", "Calc"]
     assert [t.entries for t in history.list_threads()] == [3]
+    # A second durable run on the thread sees the first run once, then its own input once.
+    model.add(text("8"))
+    res = trigger(network_function(client(), network), {"input": "4+4?", "thread_id": "th-1"})
+    assert res.status is mocked.Status.COMPLETED, res.error
+    sent = [(m["role"], m.get("content")) for m in model.requests[2].messages if m["type"] == "text"]
+    assert sent == [("system", "s"), ("user", "2+2?"), ("assistant", "4"), ("user", "4+4?")]
+    assert [r.agent_name for r in history.load("th-1")] == ["user", "Calc", "Calc", "user", "Calc"]
     history.close()
 
 
