@@ -1,0 +1,314 @@
+"""Runs every example in examples/ offline and checks what it did.
+
+Each example's `main()` returns its run (or result); the tests assert which agents ran, what
+the tools computed, what reached the models and what ended up in state. API keys are removed
+from the environment so every example uses its offline stand-in, and real model requests are
+forbidden. Two examples also run as scripts through `subprocess` to prove the no-install path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+import pytest
+
+import agentkit_min.http
+from agentkit_min import AgentResult, NetworkRun
+from agentkit_min.messages import message_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(agentkit_min.http, "ALLOW_MODEL_REQUESTS", False)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    yield
+
+
+def example(name: str) -> ModuleType:
+    return importlib.import_module(name)
+
+
+def agents(run: NetworkRun) -> list[str]:
+    return [r.agent_name for r in run.state.results]
+
+
+def tool_data(result: AgentResult, index: int = 0) -> Any:
+    content = result.tool_calls[index]["content"]
+    assert "data" in content, content
+    return content["data"]
+
+
+def texts(result: AgentResult) -> list[str]:
+    return [message_text(m) for m in result.output if m["type"] == "text"]
+
+
+# --- Agents -----------------------------------------------------------------------------------
+
+def test_agents_code_writer() -> None:
+    mod = example("agents_code_writer")
+    result = mod.main()
+    assert result.agent_name == "Code writer"
+    assert [m["role"] for m in result.prompt] == ["system", "user"]
+    assert message_text(result.prompt[0]) == mod.SYSTEM
+    assert message_text(result.prompt[1]) == mod.ASK
+    files = mod.files_in(result)
+    assert list(files) == ["removeWhitespace.ts"]
+    assert "export function removeUnnecessaryWhitespace" in files["removeWhitespace.ts"]
+
+
+def test_tools_list_charges_filters_by_user_and_dates() -> None:
+    mod = example("tools_list_charges")
+    result = mod.main()
+    assert [m["type"] for m in result.output] == ["tool_call", "text"]  # tool, then the answer
+    charges = tool_data(result)
+    assert [c["id"] for c in charges] == ["ch_1", "ch_2"]  # user_123 in January only
+    assert result.tool_calls[0]["tool"]["input"]["created"] == {"gte": "2024-01-01", "lte": "2024-01-31"}
+
+
+def test_tools_list_charges_nullable_range_is_required_but_may_be_null() -> None:
+    from agentkit_min import create_agent
+    from agentkit_min.testing import ScriptedModel, tool_call
+
+    mod = example("tools_list_charges")
+    model = ScriptedModel([tool_call("list_charges", {"userId": "user_123", "created": None}),
+                           tool_call("list_charges", {"userId": "user_123"})])
+    agent = create_agent(name="support", system="s", model=model, tools=[mod.list_charges])
+    with_null = agent.run_sync("all charges")
+    assert [c["id"] for c in tool_data(with_null)] == ["ch_1", "ch_2", "ch_3"]
+    missing = agent.run_sync("all charges")
+    error = missing.tool_calls[0]["content"]["error"]
+    assert error["name"] == "ToolArgumentsError" and "created" in error["message"]
+
+
+def test_lifecycle_hooks_edit_prompt_and_history_and_read_output() -> None:
+    mod = example("lifecycle_hooks")
+    result, state = mod.main()
+    system = message_text(result.prompt[0])
+    assert system.endswith("Follow this style guide: arrow functions, no semicolons")
+    assert result.history == mod.EARLIER[-2:]  # on_start trimmed the seeded history
+    assert list(state.data["files"]) == ["slugify.ts"]  # parsed by on_response
+    assert "export const slugify" in state.data["files"]["slugify.ts"]
+    assert state.data["runs"] == 1  # counted by on_finish
+
+
+def test_dynamic_system_prompt_follows_state() -> None:
+    mod = example("dynamic_system_prompt")
+    empty, with_files, copy_editor = mod.main()
+    assert message_text(empty.prompt[0]) == mod.BASE_PROMPT
+    assert texts(empty) == ["There is no code yet."]
+    prompt = message_text(with_files.prompt[0])
+    assert prompt.startswith(mod.BASE_PROMPT + " The following code already exists:")
+    assert "<file name='sum.ts'>export const sum" in prompt
+    assert texts(with_files) == ["I can see: sum.ts."]  # the model was sent the dynamic prompt
+    assert message_text(copy_editor.prompt[0]).startswith("You are an expert copy editor.")
+
+
+# --- State ------------------------------------------------------------------------------------
+
+def test_state_typed() -> None:
+    state, run = example("state_typed").main()
+    assert state.data == {"username": "Alice"}
+    assert agents(run) == ["Greeter"]  # the router stopped once the tool saved a name
+    assert run.state.data == {"username": "Ada Lovelace"}
+
+
+def test_state_write_files_tool_stores_files_in_state() -> None:
+    mod = example("state_write_files")
+    run = mod.main()
+    assert agents(run) == ["Coder"]
+    written = mod.OFFLINE_SCRIPT[0]["tools"][0]["input"]["files"]
+    assert run.state.data["files"] == {f["filename"]: f["content"] for f in written}
+    assert tool_data(run.state.results[0]) == "write_files successfully executed"
+
+
+def test_state_routing_coding_network() -> None:
+    mod = example("state_routing_coding_network")
+    run = mod.main()
+    assert agents(run) == ["Planner", "Planner", "Planner", "Editor", "Editor"]
+    data = run.state.data
+    assert data["files"] == ["README.md", "calc.py"]
+    assert tool_data(run.state.results[1]) == mod.SOURCES["calc.py"]
+    assert data["plan"] == mod.PLAN
+    assert data["done"] is True
+    namespace: dict[str, Any] = {}
+    exec(data["sources"]["calc.py"], namespace)  # the edited file really is fixed
+    assert namespace["add"](2, 3) == 5
+    assert mod.SOURCES["calc.py"] == "def add(a, b):\n    return a - b\n"  # the original is untouched
+
+
+class RecordingStep:
+    """A minimal durable step: runs each step once and records its id."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    async def run(self, step_id: str, fn: Callable[..., Any], *args: Any) -> Any:
+        self.ids.append(step_id)
+        value = fn(*args)
+        return await value if hasattr(value, "__await__") else value
+
+    async def wait_for_event(self, step_id: str, *, event: str, timeout: float,
+                             if_exp: str | None = None) -> Any:
+        raise AssertionError("not used")
+
+    async def invoke(self, step_id: str, *, function: Any, data: dict[str, Any]) -> Any:
+        raise AssertionError("not used")
+
+
+def test_state_routing_create_plan_records_a_step_when_durable() -> None:
+    step = RecordingStep()
+    run = example("state_routing_coding_network").main(step=step)
+    assert run.state.data["done"] is True
+    assert "plan created" in step.ids
+    # create_plan uses its own step, so its call is not wrapped; other tool calls are.
+    assert not any(":tool:" in i and "create_plan" in i for i in step.ids)
+    assert sum(":tool:" in i for i in step.ids) == 4  # list_files, read_file, write_file, finish
+
+
+# --- Networks ---------------------------------------------------------------------------------
+
+def test_networks_search_summary_default_routing_agent() -> None:
+    mod = example("networks_search_summary")
+    run = mod.main()
+    assert agents(run) == ["Search", "Summary"]
+    assert tool_data(run.state.results[0]) == [mod.PAGES[0]]  # only the 2024 page matches
+    model = run.default_model
+    model.assert_complete()  # the routing agent's `done` ended the run
+    routing = [model.requests[i] for i in (0, 2, 4)]
+    assert all(r.tool_choice == "any" and r.tool_names == ["select_agent", "done"] for r in routing)
+    assert "<name>Search</name>" in message_text(routing[0].messages[0])
+    summary_request = model.requests[3]
+    assert summary_request.tool_names == []
+    assert any(m["type"] == "tool_result" and "Chiefs 25" in str(m["content"])
+               for m in summary_request.messages)  # Summary saw what Search found
+
+
+def test_networks_multi_model_routes_each_agent_to_its_model() -> None:
+    run = example("networks_multi_model").main()
+    assert agents(run) == ["Search", "Summary"]
+    default, own = run.default_model, run.agents["Summary"].model
+    assert (default.model, own.model) == ("gpt-4o", "claude-3-5-sonnet")
+    default.assert_complete()
+    own.assert_complete()
+    assert len(default.requests) == 4 and len(own.requests) == 1
+    assert any(m["type"] == "tool_result" for m in own.requests[0].messages)
+
+
+def test_networks_max_iter_caps_a_router_that_never_stops() -> None:
+    mod = example("networks_max_iter")
+    run = mod.main(3)
+    assert agents(run) == ["Editor"] * 3
+    assert run.state.data["router_calls"] == 3  # not asked again after the last run (Q1)
+    drafts = [texts(r)[0].split(":")[0] for r in run.state.results]
+    assert drafts == ["Draft 1", "Draft 2", "Draft 3"]  # each run saw the earlier drafts
+    once = mod.main(1)
+    assert agents(once) == ["Editor"] and once.state.data["router_calls"] == 1
+
+
+def test_networks_default_state_is_copied_per_run() -> None:
+    first, second, default = example("networks_default_state").main()
+    assert first.state.data == {"foo": "bar", "note": "buy milk"}
+    assert second.state.data == {"foo": "bar", "note": "call mum"}  # nothing leaked from run 1
+    assert default == {"foo": "bar"}
+    assert tool_data(second.state.results[0]) == {"foo": "bar", "note": "call mum"}
+
+
+# --- Routers ----------------------------------------------------------------------------------
+
+def test_routers_code_question_goes_to_writer() -> None:
+    run = example("routers_code").main("What causes the tides?")
+    assert agents(run) == ["Classifier", "Writer"]
+    assert texts(run.state.results[0]) == ["question"]
+
+
+def test_routers_code_statement_stops_after_classifier() -> None:
+    run = example("routers_code").main("The tides are fascinating.")
+    assert agents(run) == ["Classifier"]
+    assert texts(run.state.results[0]) == ["statement"]
+
+
+def test_routers_routing_agent() -> None:
+    run = example("routers_routing_agent").main()
+    assert agents(run) == ["Classifier", "Writer"]  # the routing agent is not an agent run
+    model = run.default_model
+    model.assert_complete()  # three routing inferences; "done" is no agent, so it stopped
+    prompts = [message_text(r.messages[0]) for r in model.requests]
+    assert "these agents: Classifier, Writer" in prompts[0]
+    assert "already ran, in order: none" in prompts[0]
+    assert "already ran, in order: Classifier, Writer" in prompts[2]
+
+
+def test_routers_routing_agent_on_route_ignores_unknown_names() -> None:
+    from agentkit_min import ResultArgs
+    from agentkit_min.testing import text
+
+    mod = example("routers_routing_agent")
+    run = example("routers_code").main()
+    result = AgentResult("router", [text("Writer"), text("Nobody"), text(" Classifier ")], [])
+    assert mod.on_route(ResultArgs(run.agents["Writer"], run, result)) == ["Writer", "Classifier"]
+
+
+def test_routers_hybrid() -> None:
+    run = example("routers_hybrid").main()
+    assert agents(run) == ["Classifier", "Writer"]
+    model = run.default_model
+    model.assert_complete()
+    assert [r.tool_choice for r in model.requests] == ["any", "any"]  # the default routing agent
+
+
+def test_routers_state() -> None:
+    run = example("routers_state").main()
+    assert agents(run) == ["Math", "Context", "Math"]
+    assert tool_data(run.state.results[1]) == "The sales tax rate is 7%."
+    assert run.state.data["solution"] == round(100 * 1.07, 2)
+
+
+# --- Every example, and the no-install path ---------------------------------------------------
+
+PUBLIC = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_example_is_documented_and_tested(name: str) -> None:
+    mod = example(name)
+    assert mod.__doc__ and "seed" in mod.__doc__.lower(), f"{name}: docstring must name its seed"
+    assert callable(getattr(mod, "main", None)), f"{name}: needs a main()"
+    tests = Path(__file__).read_text(encoding="utf-8")
+    assert f'example("{name}")' in tests, f"{name}: add a test that checks its outcome"
+
+
+def _run_script(name: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in KEYS and k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, *flags, f"examples/{name}.py"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_script_runs_without_install() -> None:
+    # -S: no site-packages, so agentkit_min is importable only through examples/_bootstrap.py.
+    done = _run_script("state_routing_coding_network", "-S")
+    assert done.returncode == 0, done.stderr
+    assert "[Planner]\n  calls list_files({})" in done.stdout
+    assert "calls finish_editing({})" in done.stdout
+    assert "return a + b" in done.stdout
+
+
+def test_script_prints_steps() -> None:
+    done = _run_script("tools_list_charges")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "[Customer support specialist]"
+    assert lines[1].startswith('  calls list_charges({"userId": "user_123"')
+    assert lines[2].startswith('    -> {"data": [{"id": "ch_1"')
+    assert lines[3].startswith("  says: You have two charges")
