@@ -216,7 +216,9 @@ class ClientConnection:
             raise LocalProtocolError("receive_data() called after end of stream was reported")
         if self.state is State.CLOSED:
             return  # 7.1.1: after the closing handshake nothing more is read
-        if self._pos:  # compact once per read, not once per frame, to stay linear
+        # Drop consumed bytes only once they are at least half the buffer: each byte is then
+        # moved O(1) times, even while a large frame accumulates behind its parsed header.
+        if self._pos and self._pos * 2 >= len(self._buf):
             del self._buf[: self._pos]
             self._pos = 0
         self._buf += data
@@ -427,7 +429,8 @@ class ClientConnection:
             fin, opcode, length = self._header
             if len(self._buf) - self._pos < length:
                 return self._dropped() if self._eof else None
-            payload = bytes(self._buf[self._pos:self._pos + length])
+            with memoryview(self._buf) as view:  # one copy of the payload, not two
+                payload = bytes(view[self._pos:self._pos + length])
             self._pos += length
             self._header = None
             event = self._control(opcode, payload) if opcode >= 8 else self._data(fin, opcode, payload)
