@@ -33,6 +33,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every JSON answer has a Content-Length
     server_version = "agentkit-min"
     timeout = 60  # seconds an idle keep-alive connection may stay open
+    disable_nagle_algorithm = True  # headers and body are two writes; don't let Nagle delay the 2nd
     server: _HTTPServer
 
     @property
@@ -66,6 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         from .server import HTTPError
 
         self.app.track(+1)
+        self._body_read = False
         try:
             url = urlsplit(self.path)
             path, query = url.path, parse_qs(url.query)
@@ -80,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.app.check_token(self.headers.get("Authorization"))
             handler(path, query)
         except HTTPError as err:
+            if not self._body_read and self.headers.get("Content-Length", "0").strip() not in ("", "0"):
+                self.close_connection = True  # unread body bytes would be parsed as the next request
             self._error(err.status, err.type, err.message, err.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away; nothing to answer
@@ -166,6 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise HTTPError(413, "payload_too_large",
                             f"body of {size} bytes is over the limit of {self.app.max_body_bytes}")
         raw = self.rfile.read(size)
+        self._body_read = True
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -219,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own errors (bad request line, 501...) as JSON too."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # an unparsable request line; answer in HTTP/1.1
+            self.request_version = "HTTP/1.1"
         self._error(code, "http_error", message or self.responses.get(code, ("error",))[0])
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -142,8 +142,10 @@ class AgentServer:
             raise UsageError("the server is already listening")
         self._loop = asyncio.new_event_loop()
         self._httpd = _HTTPServer((host, port), _Handler, self)
-        for target in (self._loop.run_forever, self._httpd.serve_forever):
-            thread = threading.Thread(target=target, name=f"agentkit-server-{target.__name__}", daemon=True)
+        httpd = self._httpd
+        # A short poll interval: shutdown() waits for the accept loop's next poll.
+        for name, target in (("loop", self._loop.run_forever), ("http", lambda: httpd.serve_forever(0.05))):
+            thread = threading.Thread(target=target, name=f"agentkit-server-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
         log.info("agentkit-min server listening on http://%s:%d", host, self.port)

@@ -1,0 +1,322 @@
+"""agentkit_min.server over real HTTP on 127.0.0.1 (port 0), with in-process models (no IO).
+
+Covers: running networks and agents, streaming their events as SSE, every error status, 200
+concurrent requests, graceful shutdown, thread routes, and a SIGKILL-and-restart of a server
+process that must lose no persisted history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from agentkit_min.agent import create_agent
+from agentkit_min.errors import ModelHTTPError, UsageError
+from agentkit_min.messages import message_text
+from agentkit_min.network import create_network
+from agentkit_min.server import AgentServer, create_server
+from agentkit_min.sqlite_history import SQLiteHistory
+from agentkit_min.testing import FunctionModel, ModelRequest, ScriptedModel, reply, text, tool_call
+from agentkit_min.tool import create_tool
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def echo(request: ModelRequest) -> str:
+    users = [m for m in request.messages if m["type"] == "text" and m["role"] == "user"]
+    return f"echo: {message_text(users[-1])}"
+
+
+def one_agent_network(model: Any, name: str = "Echo Net", **kwargs: Any) -> Any:
+    agent = create_agent(name="Echo", system="You echo.", model=model)
+    return create_network(name=name, agents=[agent], max_iter=1,
+                          router=lambda args: agent, **kwargs)
+
+
+@contextmanager
+def serving(**kwargs: Any) -> Iterator[AgentServer]:
+    kwargs.setdefault("networks", [one_agent_network(FunctionModel(echo))])
+    server = create_server(token=TOKEN, **kwargs).listen(0)
+    try:
+        yield server
+    finally:
+        server.shutdown(timeout=5)
+
+
+def call(port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+         raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+    """One request; returns status, headers (lowercase names) and the decoded JSON body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        conn.request(method, path, body=data, headers={**AUTH, **(headers or {})})
+        resp = conn.getresponse()
+        payload = resp.read()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        if hdrs.get("content-type", "").startswith("text/event-stream"):
+            return resp.status, hdrs, payload.decode()
+        return resp.status, hdrs, json.loads(payload) if payload else None
+    finally:
+        conn.close()
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    """Send raw bytes; read everything until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_sse(stream: str) -> list[tuple[str, Any]]:
+    events = []
+    for block in stream.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def test_run_a_network_and_an_agent() -> None:
+    agent = create_agent(name="Solo Agent", system="s", model=FunctionModel(echo))
+    with serving(agents=[agent]) as server:
+        status, _, body = call(server.port, "POST", "/networks/echo-net/runs",
+                               {"input": "hello", "state": {"userId": "u1"}, "thread_id": "t-9"})
+        assert status == 200
+        assert body["output"] == [text("echo: hello")]
+        assert [r["agentName"] for r in body["results"]] == ["Echo"]
+        assert body["state"] == {"userId": "u1"} and body["thread_id"] == "t-9" and body["id"]
+        status, _, body = call(server.port, "POST", "/agents/solo-agent/runs",
+                               {"input": {"content": "from a UserMessage", "id": "m1"}})
+        assert status == 200 and body["output"][0]["content"] == "echo: from a UserMessage"
+        status, _, body = call(server.port, "GET", "/health", headers={"Authorization": ""})
+        assert (status, body) == (200, {"status": "ok"})
+
+
+def test_events_are_streamed_as_server_sent_events() -> None:
+    add = create_tool(name="add", parameters={"type": "object", "properties": {"a": {"type": "number"}}},
+                      handler=lambda args, ctx: args["a"] + 1)
+    model = ScriptedModel([reply("Let me add.", tool_call("add", {"a": 1}))])
+    agent = create_agent(name="Calc", system="s", model=model, tools=[add])
+    network = create_network(name="Calc", agents=[agent], max_iter=1, router=lambda args: agent)
+    with serving(networks=[network]) as server:
+        status, headers, stream = call(server.port, "POST", "/networks/calc/runs", {"input": "1+1"},
+                                       {"Accept": "text/event-stream"})
+    assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(stream)
+    names = [name for name, _ in events]
+    assert names == [
+        "run.started", "run.started",
+        "part.created", "text.delta", "part.completed",
+        "part.created", "tool_call.arguments.delta", "part.completed",
+        "part.created", "tool_call.output.delta", "part.completed",
+        "run.completed", "run.completed", "stream.ended", "result",
+    ]
+    chunks = [data for name, data in events if name != "result"]
+    assert [c["event"] for c in chunks] == names[:-1]
+    assert [c["sequenceNumber"] for c in chunks] == list(range(len(chunks)))  # strictly increasing
+    assert chunks[3]["data"]["delta"] == "Let me add."
+    assert json.loads(chunks[9]["data"]["delta"]) == {"data": 2}
+    assert events[-1][1]["results"][0]["toolCalls"][0]["content"] == {"data": 2}
+
+
+def test_a_failing_streamed_run_ends_with_an_error_event() -> None:
+    model = ScriptedModel([ModelHTTPError("openai", 500, "upstream broke")])
+    with serving(networks=[one_agent_network(model)]) as server:
+        status, _, stream = call(server.port, "POST", "/networks/echo-net/runs", {"input": "x"},
+                                 {"Accept": "text/event-stream"})
+    events = parse_sse(stream)
+    assert status == 200
+    assert [n for n, _ in events][-4:] == ["run.failed", "run.completed", "stream.ended", "error"]
+    assert events[-1][1] == {"error": {"type": "ModelHTTPError", "message": "openai returned HTTP 500: upstream broke"},
+                             "status": 502}
+
+
+def test_error_statuses_and_shapes() -> None:
+    with serving(max_body_bytes=1000) as server:
+        port = server.port
+        run = "/networks/echo-net/runs"
+
+        def error_of(status: int, *args: Any, **kwargs: Any) -> tuple[dict[str, str], dict[str, Any]]:
+            got, headers, body = call(port, *args, **kwargs)
+            assert got == status, body
+            assert set(body) == {"error"} and set(body["error"]) == {"type", "message"}
+            return headers, body["error"]
+
+        assert "not valid JSON" in error_of(400, "POST", run, raw=b"{not json")[1]["message"]
+        assert error_of(400, "POST", run, ["a list"])[1]["type"] == "invalid_request"
+        assert '"input"' in error_of(400, "POST", run, {"input": 42})[1]["message"]
+        assert '"state"' in error_of(400, "POST", run, {"input": "x", "state": [1]})[1]["message"]
+        assert '"thread_id"' in error_of(400, "POST", run, {"input": "x", "thread_id": 5})[1]["message"]
+        assert "echo-net" in error_of(404, "POST", "/networks/nope/runs", {"input": "x"})[1]["message"]
+        error_of(404, "POST", "/agents/echo/runs", {"input": "x"})
+        error_of(404, "GET", "/no/such/route")
+        headers, err = error_of(413, "POST", run, raw=b'{"input": "' + b"x" * 5000 + b'"}')
+        assert "1000" in err["message"] and headers["connection"] == "close"
+        headers, _ = error_of(401, "POST", run, {"input": "x"}, headers={"Authorization": ""})
+        assert headers["www-authenticate"].startswith("Bearer")
+        headers, _ = error_of(401, "POST", run, {"input": "x"}, headers={"Authorization": "Bearer wrong"})
+        assert 'error="invalid_token"' in headers["www-authenticate"]
+        headers, _ = error_of(405, "GET", run)
+        assert headers["allow"] == "POST"
+        assert error_of(405, "POST", "/health", {})[0]["allow"] == "GET"
+        assert raw_exchange(port, f"POST {run} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+                            .encode()).startswith(b"HTTP/1.1 411")
+        answer = raw_exchange(port, b"GARBAGE\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400") and answer.endswith(b'"}}')
+        # An error answered before the body was read closes the connection: the body must not
+        # be parsed as a next request on a kept-alive connection.
+        body = json.dumps({"input": "x"}).encode()
+        answer = raw_exchange(port, f"POST /networks/nope/runs HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}"
+                              f"\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode() + body)
+        assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 404")
+
+
+def test_model_and_internal_errors_do_not_leak_secrets() -> None:
+    secret = "sk-live-0123456789"
+    failing = ScriptedModel([ModelHTTPError("openai", 401, "Incorrect API key provided", body={"key": secret}),
+                             RuntimeError(f"crashed with {secret}")])
+    with serving(networks=[one_agent_network(failing)]) as server:
+        status, _, body = call(server.port, "POST", "/networks/echo-net/runs", {"input": "x"})
+        assert status == 502
+        assert body["error"] == {"type": "ModelHTTPError",
+                                 "message": "openai returned HTTP 401: Incorrect API key provided"}
+        status, _, body = call(server.port, "POST", "/networks/echo-net/runs", {"input": "x"})
+        assert status == 500 and secret not in json.dumps(body)
+        assert body["error"]["type"] == "internal_error"
+
+
+def test_200_concurrent_requests_lose_nothing(tmp_path: Path) -> None:
+    inside, peak, lock = 0, 0, threading.Lock()
+
+    async def slow_echo(request: ModelRequest) -> str:
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        await asyncio.sleep(0.05)  # keeps runs overlapping on the server's loop
+        with lock:
+            inside -= 1
+        return echo(request)
+
+    history = SQLiteHistory(str(tmp_path / "h.db"))
+    n = 200
+    barrier = threading.Barrier(n)
+
+    def client(i: int) -> tuple[int, Any]:
+        barrier.wait(30)
+        status, _, body = call(server.port, "POST", "/networks/echo-net/runs",
+                               {"input": f"message {i}", "thread_id": f"thread-{i}"})
+        return status, body
+
+    with serving(networks=[one_agent_network(FunctionModel(slow_echo))], history=history) as server:
+        with ThreadPoolExecutor(n) as pool:
+            answers = list(pool.map(client, range(n)))
+    assert [status for status, _ in answers] == [200] * n
+    assert [body["output"][0]["content"] for _, body in answers] == [f"echo: message {i}" for i in range(n)]
+    assert peak > 1  # the runs really were concurrent
+    threads = history.list_threads(limit=1000)
+    assert len(threads) == n and all(t.entries == 2 for t in threads)
+
+
+def test_shutdown_waits_for_in_flight_runs_then_cancels_after_timeout() -> None:
+    started = threading.Event()
+
+    async def slow(request: ModelRequest) -> str:
+        started.set()
+        await asyncio.sleep(0.3 if "short" in echo(request) else 30)
+        return echo(request)
+
+    for kind, timeout, expected in (("short", 10.0, 200), ("long", 0.2, 503)):
+        started.clear()
+        server = create_server(networks=[one_agent_network(FunctionModel(slow))], token=TOKEN).listen(0)
+        port = server.port
+        results: list[Any] = []
+        worker = threading.Thread(target=lambda: results.append(
+            call(port, "POST", "/networks/echo-net/runs", {"input": kind})))
+        worker.start()
+        assert started.wait(10)
+        clean = server.shutdown(timeout=timeout)
+        worker.join(10)
+        assert clean is (expected == 200)
+        assert results[0][0] == expected
+        with pytest.raises(OSError):
+            call(port, "GET", "/health")  # no longer accepting
+
+
+def test_thread_routes(tmp_path: Path) -> None:
+    history = SQLiteHistory(str(tmp_path / "h.db"))
+    with serving(history=history) as server:
+        for text_ in ("one", "two"):
+            status, _, _ = call(server.port, "POST", "/networks/echo-net/runs", {"input": text_, "thread_id": "t1"})
+            assert status == 200
+        status, _, body = call(server.port, "GET", "/threads/t1")
+        assert status == 200 and [r["agentName"] for r in body["results"]] == ["user", "Echo", "user", "Echo"]
+        status, _, body = call(server.port, "GET", "/threads")
+        assert [t["thread_id"] for t in body["threads"]] == ["t1"] and body["threads"][0]["entries"] == 4
+        assert call(server.port, "DELETE", "/threads/t1")[0] == 200
+        assert call(server.port, "DELETE", "/threads/t1")[0] == 404
+    with serving() as server:  # no history given to the server: no thread routes
+        assert call(server.port, "GET", "/threads")[0] == 404
+
+
+def test_create_server_rejects_bad_configuration() -> None:
+    with pytest.raises(UsageError, match="networks"):
+        create_server()
+    with pytest.raises(UsageError, match="slug"):
+        create_server(networks=[one_agent_network(FunctionModel(echo), name="A b"),
+                                one_agent_network(FunctionModel(echo), name="a-b")])
+    with pytest.raises(UsageError, match="token"):
+        create_server(networks=[one_agent_network(FunctionModel(echo))], token="")
+
+
+def _start_app(db: Path) -> tuple[subprocess.Popen[str], int]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/production/serve_app.py"), str(db), TOKEN],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the port, once listening
+    assert line.strip().isdigit(), f"server did not start (exit code {proc.poll()})"
+    return proc, int(line)
+
+
+def test_kill_and_restart_loses_no_persisted_history(tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    proc, port = _start_app(db)
+    try:
+        answers = [call(port, "POST", "/networks/echo-net/runs", {"input": f"turn {i}", "thread_id": "conv"})
+                   for i in range(3)]
+        assert [a[0] for a in answers] == [200, 200, 200]
+        proc.send_signal(signal.SIGKILL)  # no shutdown, no close: only committed data survives
+        proc.wait(10)
+        proc, port = _start_app(db)
+        status, _, body = call(port, "POST", "/networks/echo-net/runs", {"input": "turn 3", "thread_id": "conv"})
+        assert status == 200
+        # The restarted process loaded all three earlier turns (3 user + 3 assistant messages).
+        assert body["output"][0]["content"] == "echo: turn 3 (after 6 earlier messages)"
+        status, _, thread = call(port, "GET", "/threads/conv")
+        contents = [r["output"][0]["content"] for r in thread["results"]]
+        assert contents[::2] == ["turn 0", "turn 1", "turn 2", "turn 3"]
+        assert contents[1::2][-1] == "echo: turn 3 (after 6 earlier messages)"
+    finally:
+        proc.kill()
+        proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
