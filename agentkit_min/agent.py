@@ -153,7 +153,8 @@ class Agent:
         current = [m for r in results[n_prior_results:] for m in (*r.output, *r.tool_calls)]
         prompt = await self._prompt(input, run)
         total = AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
-        stream = run.streaming
+        # routing inferences publish nothing: their parts would belong to no agent run (section 7.3)
+        stream = run.streaming if step_prefix != "route" else None
         for turn in range(max_inferences):
             history = prior + current
             if self.lifecycle.on_start is not None:
