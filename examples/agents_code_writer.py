@@ -5,7 +5,8 @@ model, `openai('gpt-4o-mini')`), "Agent descriptions" (the description networks 
 router) and `codeWriterAgent.run('Write a typescript function that removes unnecessary
 whitespace')`.
 
-Offline a ScriptedModel stands in for gpt-4o-mini; with OPENAI_API_KEY set it is the real one.
+With OPENAI_API_KEY set this calls gpt-4o-mini; without it, the same OpenAI request is
+answered from the cassette fixtures/examples/agents_code_writer.json.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import _bootstrap  # noqa: F401  (runs from a checkout with no install)
 
 from agentkit_min import AgentResult, create_agent
 from agentkit_min.messages import message_text
-from agentkit_min.testing import ScriptedModel
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
 
 SYSTEM = (
@@ -31,15 +31,6 @@ SYSTEM = (
 )
 
 ASK = "Write a typescript function that removes unnecessary whitespace"
-
-# What gpt-4o-mini might answer; only used offline.
-OFFLINE_REPLY = """<file name='removeWhitespace.ts'>
-// Collapses runs of whitespace into one space and trims both ends.
-export function removeUnnecessaryWhitespace(text: string): string {
-  return text.replace(/\\s+/g, ' ').trim();
-}
-</file>"""
-
 
 def files_in(result: AgentResult) -> dict[str, str]:
     """The `<file name='...'>...</file>` blocks of the agent's answer, by file name."""
@@ -54,10 +45,11 @@ def main() -> AgentResult:
         description="An expert TypeScript programmer which can write and debug code. "
                     "Call this when custom code is required to complete a task.",
         system=SYSTEM,
-        model=live_or(ScriptedModel([OFFLINE_REPLY]), "openai", "gpt-4o-mini"),
+        model=provider_model("openai", "gpt-4o-mini"),
     )
-    # One inference: the system prompt first, then the ask as the user message.
-    return code_writer.run_sync(ASK)
+    with replay("agents_code_writer"):
+        # One inference: the system prompt first, then the ask as the user message.
+        return code_writer.run_sync(ASK)
 
 
 if __name__ == "__main__":

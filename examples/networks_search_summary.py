@@ -6,8 +6,8 @@ defaultModel: openai({ model: 'gpt-4o' }), maxIter: 10 })` then
 iterations"). With no `router`, the network asks the default routing agent, which runs on the
 default model: it calls `select_agent` to pick the next agent, or `done` to stop.
 
-Offline one ScriptedModel is the default model, so it answers the routing agent and both
-agents in turn (the comments say who is asking).
+With OPENAI_API_KEY set everything runs on gpt-4o; without it the cassette
+fixtures/examples/networks_search_summary.json answers the same requests.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 import _bootstrap  # noqa: F401
 
 from agentkit_min import NetworkRun, ToolContext, create_agent, create_network, create_tool
-from agentkit_min.testing import Reply, ScriptedModel, tool_call
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
 
 PAGES = [  # a stand-in for a web search API
@@ -44,16 +43,6 @@ search = create_tool(
 
 QUESTION = "What happened in the 2024 Super Bowl?"
 
-OFFLINE_SCRIPT: list[Reply] = [
-    tool_call("select_agent", {"name": "Search", "reason": "facts are needed"}),  # routing agent
-    tool_call("search_web", {"query": "2024 Super Bowl"}),                         # Search
-    tool_call("select_agent", {"name": "Summary", "reason": "results found"}),     # routing agent
-    "The Kansas City Chiefs beat the San Francisco 49ers 25-22 in overtime in Super Bowl "
-    "LVIII in Las Vegas on February 11, 2024; Patrick Mahomes was MVP.",           # Summary
-    tool_call("done", {"summary": "Answered the question"}),                       # routing agent
-]
-
-
 def main() -> NetworkRun:
     search_agent = create_agent(
         name="Search", description="Search the web for information",
@@ -64,10 +53,11 @@ def main() -> NetworkRun:
     network = create_network(
         name="Search network",
         agents=[search_agent, summary_agent],
-        default_model=live_or(ScriptedModel(OFFLINE_SCRIPT), "openai", "gpt-4o"),
+        default_model=provider_model("openai", "gpt-4o"),
         max_iter=10,  # an LLM router may never say "done": cap the agent runs
     )
-    return network.run_sync(QUESTION)
+    with replay("networks_search_summary"):  # offline: fixtures/examples/networks_search_summary.json
+        return network.run_sync(QUESTION)
 
 
 if __name__ == "__main__":

@@ -8,46 +8,44 @@ The router gets ONE argument: `args.input`, `args.network` (with `.state`), `arg
 (agents already queued), `args.call_count` (agent runs so far) and `args.last_result`. It
 returns an Agent, a list of Agents, a routing agent, or None to stop. No LLM call is spent on
 routing, so this is the fastest and most predictable router.
+
+With OPENAI_API_KEY set the agents use gpt-4o-mini; without it the cassette
+fixtures/examples/routers_code.json answers the same requests.
 """
 
 from __future__ import annotations
 
 import _bootstrap  # noqa: F401
 
-from agentkit_min import Agent, NetworkRun, RouterArgs, create_agent, create_network
+from agentkit_min import Agent, Model, NetworkRun, RouterArgs, create_agent, create_network
 from agentkit_min.messages import message_text
-from agentkit_min.testing import FunctionModel, ModelRequest
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
 
-
-def classify_offline(request: ModelRequest) -> str:
-    """Offline stand-in for the classifier's model: a question ends with '?'."""
-    user = message_text(request.messages[-1])
-    return "question" if user.rstrip().endswith("?") else "statement"
+QUESTION = "What causes the tides?"
+STATEMENT = "The tides are fascinating."
 
 
-def classifier_and_writer() -> tuple[Agent, Agent]:
+def classifier_and_writer(model: Model) -> tuple[Agent, Agent]:
     """The two agents (the seed's "classifier and writer Agents definition...")."""
     classifier = create_agent(
         name="Classifier",
         description="Classifies the input as a question or a statement",
-        system="Classify the user's input. Answer with exactly one word: question or statement.",
-        model=live_or(FunctionModel(classify_offline)),
+        system="Classify the user's input. Answer with exactly one lowercase word: question or statement.",
+        model=model,
     )
     writer = create_agent(
         name="Writer",
         description="Answers questions in a short paragraph",
-        system="Answer the user's question in two sentences.",
-        model=live_or(FunctionModel(lambda request: "Tides are caused mainly by the Moon's gravity "
-                                                    "pulling on the oceans; the Sun adds a smaller pull.")),
+        system="Answer the user's question in at most two sentences.",
+        model=model,
     )
     return classifier, writer
 
 
-def main(prompt: str = "What causes the tides?") -> NetworkRun:
-    classifier, writer = classifier_and_writer()
+def run(prompt: str) -> NetworkRun:
+    classifier, writer = classifier_and_writer(provider_model("openai", "gpt-4o-mini"))
 
     def router(args: RouterArgs) -> Agent | None:
         # First call: use the classifier.
@@ -66,7 +64,13 @@ def main(prompt: str = "What causes the tides?") -> NetworkRun:
     return network.run_sync(prompt)
 
 
+def main() -> list[NetworkRun]:
+    """Run the network on a question, then on a statement."""
+    with replay("routers_code"):
+        return [run(QUESTION), run(STATEMENT)]
+
+
 if __name__ == "__main__":
-    for prompt in ("What causes the tides?", "The tides are fascinating."):
+    for prompt, result in zip((QUESTION, STATEMENT), main()):
         print(f"> {prompt}")
-        show(main(prompt))
+        show(result)

@@ -4,6 +4,9 @@ Mirrors the seed's "Concepts > Routers", "Hybrid code and agent Routers": always
 the classifier, then return `get_default_routing_agent()` and let the LLM decide. The default
 routing agent runs on the network's `default_model` and answers by calling its `select_agent`
 or `done` tool.
+
+With OPENAI_API_KEY set everything runs on gpt-4o-mini; without it the cassette
+fixtures/examples/routers_hybrid.json answers the same requests.
 """
 
 from __future__ import annotations
@@ -13,15 +16,15 @@ from typing import Any
 import _bootstrap  # noqa: F401
 
 from agentkit_min import NetworkRun, RouterArgs, create_network, get_default_routing_agent
-from agentkit_min.testing import ScriptedModel, tool_call
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
-from routers_code import classifier_and_writer
+from routers_code import QUESTION, classifier_and_writer
 
 
-def main(prompt: str = "What causes the tides?") -> NetworkRun:
-    classifier, writer = classifier_and_writer()
+def main() -> NetworkRun:
+    model = provider_model("openai", "gpt-4o-mini")
+    classifier, writer = classifier_and_writer(model)
 
     def router(args: RouterArgs) -> Any:
         # Always start with the classifier ...
@@ -34,14 +37,11 @@ def main(prompt: str = "What causes the tides?") -> NetworkRun:
         name="Hybrid routing",
         agents=[classifier, writer],
         router=router,
-        # Offline: the default routing agent's two decisions.
-        default_model=live_or(ScriptedModel([
-            tool_call("select_agent", {"name": "Writer", "reason": "it is a question"}),
-            tool_call("done", {"summary": "The question was answered"}),
-        ])),
+        default_model=model,  # what the default routing agent runs on
         max_iter=5,
     )
-    return network.run_sync(prompt)
+    with replay("routers_hybrid"):  # offline: fixtures/examples/routers_hybrid.json
+        return network.run_sync(QUESTION)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ the network. An empty list (or None) stops the network.
 
 A routing agent has no model of its own here, so it uses the network's `default_model`.
 Its inferences are not agent runs: they are not stored in `state.results`.
+
+With OPENAI_API_KEY set everything runs on gpt-4o-mini; without it the cassette
+fixtures/examples/routers_routing_agent.json answers the same requests.
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ import _bootstrap  # noqa: F401
 
 from agentkit_min import AgentArgs, NetworkRun, ResultArgs, create_network, create_routing_agent
 from agentkit_min.messages import message_text
-from agentkit_min.testing import ScriptedModel
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
-from routers_code import classifier_and_writer
+from routers_code import QUESTION, classifier_and_writer
 
 
 def on_route(args: ResultArgs) -> list[str]:
@@ -37,8 +39,9 @@ def routing_prompt(args: AgentArgs) -> str:
             "then the Writer if the input is a question; or reply 'done' when the work is finished.")
 
 
-def main(prompt: str = "What causes the tides?") -> NetworkRun:
-    classifier, writer = classifier_and_writer()
+def main() -> NetworkRun:
+    model = provider_model("openai", "gpt-4o-mini")
+    classifier, writer = classifier_and_writer(model)
     routing_agent = create_routing_agent(
         name="Custom routing agent",
         description="Selects agents based on the current state and request",
@@ -49,11 +52,11 @@ def main(prompt: str = "What causes the tides?") -> NetworkRun:
         name="Routed by an agent",
         agents=[classifier, writer],
         router=routing_agent,
-        # Offline: what the routing model answers at each turn ("done" is no agent: stop).
-        default_model=live_or(ScriptedModel(["Classifier", "Writer", "done"])),
+        default_model=model,  # the routing agent has no model of its own
         max_iter=5,
     )
-    return network.run_sync(prompt)
+    with replay("routers_routing_agent"):  # offline: fixtures/examples/routers_routing_agent.json
+        return network.run_sync(QUESTION)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ no `plan`, else the Editor; and a Planner whose `create_plan` tool stores the pl
 The repository is a small in-memory dict kept in state (`sources`), so the example is safe to
 run: the Planner lists and reads files and writes a plan; the Editor writes the fix and sets
 `done`. Every decision is in the router; each agent has one goal and its own tools.
+
+With OPENAI_API_KEY set both agents use gpt-4o-mini; without it the cassette
+fixtures/examples/state_routing_coding_network.json answers the same requests.
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import _bootstrap  # noqa: F401
 
 from agentkit_min import (Agent, AgentArgs, NetworkRun, RouterArgs, Step, ToolContext, create_agent,
                           create_network, create_state, create_tool)
-from agentkit_min.testing import ScriptedModel, tool_call
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
 
 
@@ -146,12 +148,6 @@ SOURCES = {
     "README.md": "# calc\n\n`add(a, b)` returns the sum of a and b.\n",
 }
 ISSUE = "calc.add(2, 3) returns -1 instead of 5."
-FIXED = "def add(a, b):\n    return a + b\n"
-PLAN: dict[str, Any] = {
-    "thoughts": "add() subtracts; the README says it returns the sum.",
-    "plan_details": "Change the operator in add() from - to +.",
-    "edits": [{"filename": "calc.py", "idea": "return a + b", "reasoning": "add must sum its arguments"}],
-}
 
 
 def main(step: Step | None = None) -> NetworkRun:
@@ -159,14 +155,12 @@ def main(step: Step | None = None) -> NetworkRun:
     planning_agent = create_agent(
         name="Planner", description="Plans the code to write and which files should be edited",
         system=planner_prompt, tools=planning_tools,
-        model=live_or(ScriptedModel([tool_call("list_files"), tool_call("read_file", {"filename": "calc.py"}),
-                                     tool_call("create_plan", PLAN)])),
+        model=provider_model("openai", "gpt-4o-mini"),
     )
     editing_agent = create_agent(
         name="Editor", description="Edits files to implement the plan",
         system=editor_prompt, tools=editing_tools,
-        model=live_or(ScriptedModel([tool_call("write_file", {"filename": "calc.py", "content": FIXED}),
-                                     tool_call("finish_editing")])),
+        model=provider_model("openai", "gpt-4o-mini"),
     )
 
     def router(args: RouterArgs) -> Agent | None:
@@ -183,7 +177,8 @@ def main(step: Step | None = None) -> NetworkRun:
     network = create_network(name="Code writing network", agents=[planning_agent, editing_agent],
                              router=router)
     state = create_state(AgentState(repo="calc", sources=dict(SOURCES), done=False))
-    return network.run_sync(ISSUE, state=state, step=step)
+    with replay("state_routing_coding_network"):  # offline: fixtures/examples/<this name>.json
+        return network.run_sync(ISSUE, state=state, step=step)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ strict mode still accepts the schema), plus "Concepts > Agents", "Adding tools" 
 The seed's zod schema becomes a JSON Schema dict; the handler gets the parsed arguments and a
 context (`ctx.network`, `ctx.agent`, `ctx.step`). Standalone, `run(..., max_iter=3)` loops:
 the model calls the tool, reads its result, then answers.
+
+With OPENAI_API_KEY set this calls gpt-4o-mini; without it, the cassette
+fixtures/examples/tools_list_charges.json answers the same requests.
 """
 
 from __future__ import annotations
@@ -17,9 +20,8 @@ from typing import Any
 import _bootstrap  # noqa: F401
 
 from agentkit_min import AgentResult, ToolContext, create_agent, create_tool
-from agentkit_min.testing import Reply, ScriptedModel, tool_call
 
-from _models import live_or
+from _models import provider_model, replay
 from _show import show
 
 CHARGES = [  # a stand-in for the billing database
@@ -63,23 +65,16 @@ list_charges = create_tool(
 
 ASK = "I'm user_123. Why was I charged twice in early January 2024?"
 
-# Offline, the model first calls the tool, then answers from its result.
-OFFLINE_SCRIPT: list[Reply] = [
-    tool_call("list_charges", {"userId": "user_123", "created": {"gte": "2024-01-01", "lte": "2024-01-31"}}),
-    "You have two charges of $20.00 in January 2024 (ch_1 on Jan 3 and ch_2 on Jan 4). "
-    "The second looks like a duplicate; I can ask billing to refund it.",
-]
-
-
 def main() -> AgentResult:
     support_agent = create_agent(
         name="Customer support specialist",
         system="You are an customer support specialist. Use list_charges to look up a user's "
                "charges before you answer questions about billing.",
-        model=live_or(ScriptedModel(OFFLINE_SCRIPT), "openai", "gpt-4o-mini"),
+        model=provider_model("openai", "gpt-4o-mini"),
         tools=[list_charges],
     )
-    return support_agent.run_sync(ASK, max_iter=3)
+    with replay("tools_list_charges"):  # offline: fixtures/examples/tools_list_charges.json
+        return support_agent.run_sync(ASK, max_iter=3)
 
 
 if __name__ == "__main__":
