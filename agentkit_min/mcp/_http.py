@@ -138,7 +138,7 @@ async def request(
     *,
     headers: Mapping[str, str] | None = None,
     body: bytes | None = None,
-    timeout: float = 30.0,
+    timeout: float | None = 30.0,
 ) -> HTTPResponse:
     """Send one request and return once the response headers have arrived.
 
@@ -147,7 +147,8 @@ async def request(
         url: an absolute http or https URL.
         headers: extra request headers (Host, Connection and Content-Length are set here).
         body: the request body, sent with Content-Length.
-        timeout: seconds allowed for connecting, sending and receiving the response headers.
+        timeout: seconds allowed for connecting, sending and receiving the response headers;
+            None for no limit (the caller bounds the whole exchange itself).
 
     Raises:
         MCPConnectionError: cannot connect, or the connection dropped before the headers.

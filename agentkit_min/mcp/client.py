@@ -81,7 +81,10 @@ class MCPClient:
             MCPConnectionError: the server cannot be reached or dropped (names the server).
             MCPTimeoutError: no answer within the timeout.
             MCPError: the server speaks a protocol version we do not.
+            UsageError: the client was already connected or closed (make a new one).
         """
+        if self._reader is not None or self._closed:
+            raise UsageError(f"MCPClient for {self.name!r} was already connected; create a new client")
         try:
             try:
                 await asyncio.wait_for(self.transport.connect(), self.timeout)

@@ -122,10 +122,17 @@ class StdioTransport:
 
     async def _drain_stderr(self) -> None:
         assert self._process is not None and self._process.stderr is not None
+        stderr, pending = self._process.stderr, b""
         try:
-            async for raw in self._process.stderr:
-                logger.debug("[%s stderr] %s", self.command, raw.decode("utf-8", "replace").rstrip())
-        except (OSError, ValueError):  # ValueError: a line beyond the stream's limit
+            # Chunks, not readline(): a giant line must not stop the draining (the server would
+            # then block on a full pipe); it is logged in pieces instead.
+            while chunk := await stderr.read(64 * 1024):
+                *lines, pending = (pending + chunk).split(b"\n")
+                if len(pending) > 64 * 1024:
+                    lines, pending = [*lines, pending], b""
+                for line in lines:
+                    logger.debug("[%s stderr] %s", self.command, line.decode("utf-8", "replace").rstrip())
+        except OSError:
             pass
 
     async def send(self, message: dict[str, Any]) -> None:

@@ -76,9 +76,15 @@ class StreamableHTTPTransport:
             headers["MCP-Protocol-Version"] = self.protocol_version
         return headers
 
+    def _limit(self, message: dict[str, Any]) -> float | None:
+        # A JSON-mode server sends its headers only when the call is done, so a request's POST
+        # is bounded by the caller's per-request timeout (MCPClient), not by ours.
+        return None if "method" in message and "id" in message else self.timeout
+
     async def _post(self, message: dict[str, Any]) -> _http.HTTPResponse:
         headers = {"Content-Type": "application/json", **self._request_headers()}
-        return await _http.request("POST", self.url, headers=headers, body=encode_message(message), timeout=self.timeout)
+        return await _http.request("POST", self.url, headers=headers, body=encode_message(message),
+                                   timeout=self._limit(message))
 
     async def send(self, message: dict[str, Any]) -> None:
         """POST one message; its reply (JSON or SSE) is read into the inbox.
@@ -106,24 +112,25 @@ class StreamableHTTPTransport:
             await response.aclose()
             return True
         if response.status == 400:
-            body = await self._read_body(response, limit=4096)
+            body = await self._read_body(response, limit=4096, timeout=self.timeout)
             if b"session" in body.lower():
                 return True
             raise MCPConnectionError(f"POST {self.url} answered 400: {body.decode('utf-8', 'replace')[:200]}")
         return False
 
-    async def _read_body(self, response: _http.HTTPResponse, limit: int = 64 * 1024 * 1024) -> bytes:
+    async def _read_body(self, response: _http.HTTPResponse, limit: int = 64 * 1024 * 1024,
+                         timeout: float | None = 30.0) -> bytes:
         try:
-            return await asyncio.wait_for(response.read(limit=limit), self.timeout)
+            return await asyncio.wait_for(response.read(limit=limit), timeout)
         except asyncio.TimeoutError:
             await response.aclose()
-            raise MCPTimeoutError(f"POST {self.url}: reply body not received within {self.timeout} s") from None
+            raise MCPTimeoutError(f"POST {self.url}: reply body not received within {timeout} s") from None
 
     async def _accept_reply(self, message: dict[str, Any], response: _http.HTTPResponse) -> None:
         if message.get("method") == "initialize" and "mcp-session-id" in response.headers:
             self.session_id = response.headers["mcp-session-id"]
         if not 200 <= response.status < 300:
-            body = await self._read_body(response, limit=4096)
+            body = await self._read_body(response, limit=4096, timeout=self.timeout)
             raise MCPConnectionError(
                 f"POST {self.url} answered {response.status}: {body.decode('utf-8', 'replace')[:200]}"
             )
@@ -131,7 +138,7 @@ class StreamableHTTPTransport:
         if response.content_type == "text/event-stream":
             self._spawn(self._read_reply_stream(response, request_id))
             return
-        body = await self._read_body(response)
+        body = await self._read_body(response, timeout=self._limit(message))
         if not body.strip():
             return  # 202 (or 200) for a notification or a response
         if response.content_type != "application/json":
@@ -240,6 +247,7 @@ class StreamableHTTPTransport:
         self.protocol_version = result["protocolVersion"]
         response = await self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
         await self._accept_reply({"method": "notifications/initialized"}, response)
+        await self._open_get_stream()
 
     async def _read_one(self, response: _http.HTTPResponse, request_id: str) -> dict[str, Any]:
         """The response to our own re-initialize request; other messages go to the inbox."""
