@@ -12,7 +12,7 @@ configs (`streamable-http`, `sse`, `ws`, `stdio`) to transports.
 """
 
 from .base import Transport
-from .client import MCPClient, transport_from_config
-from .tools import open_tools
+from .client import MCPClient
+from .tools import open_tools, transport_from_config
 
 __all__ = ["MCPClient", "Transport", "open_tools", "transport_from_config"]

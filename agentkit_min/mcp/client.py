@@ -8,13 +8,12 @@ at once (`ping` -> `{}`, `roots/list` -> no roots, anything else -> -32601, sinc
 capabilities). When the connection drops every waiting call fails with `MCPConnectionError`.
 
 Deliberately not here: resources, prompts, sampling, elicitation, progress and log-level
-control (agentkit uses only tools); `transport_from_config` maps AgentKit's transport configs.
+control (agentkit uses only tools). Configs become transports in `tools.transport_from_config`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from types import TracebackType
 from typing import Any, Mapping
@@ -24,7 +23,7 @@ from ..errors import MCPConnectionError, MCPError, MCPRemoteError, MCPTimeoutErr
 from .base import Transport
 from .jsonrpc import ErrorResponse, JSONRPCSession, Notification, Request, Response
 
-__all__ = ["MCPClient", "PROTOCOL_VERSION", "SUPPORTED_PROTOCOL_VERSIONS", "transport_from_config"]
+__all__ = ["MCPClient", "PROTOCOL_VERSION", "SUPPORTED_PROTOCOL_VERSIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -260,53 +259,3 @@ class MCPClient:
                 pass
         await self.transport.close()
 
-
-def transport_from_config(config: Mapping[str, Any], *, timeout: float = 30.0) -> Transport:
-    """Build a transport from an AgentKit transport config.
-
-    Accepted shapes: `{"type": "streamable-http", "url", "headers"?}`, `{"type": "sse", "url",
-    "headers"?}`, `{"type": "ws", "url", "headers"?}`, `{"type": "stdio", "command", "args"?, "env"?}`.
-
-    Raises:
-        UsageError: not a mapping, an unknown type, a missing or mistyped field.
-    """
-    if not isinstance(config, Mapping):
-        raise UsageError(f"an MCP transport config must be a dict, got {type(config).__name__}")
-    kind = config.get("type")
-    fields = {"streamable-http": {"url", "headers"}, "sse": {"url", "headers"}, "ws": {"url", "headers"},
-              "stdio": {"command", "args", "env", "cwd"}}
-    if kind not in fields:
-        raise UsageError(f"unknown MCP transport type {kind!r}; use one of {', '.join(sorted(fields))}")
-    unknown = set(config) - fields[kind] - {"type"}
-    if unknown:
-        raise UsageError(f"MCP transport {kind!r} does not take {sorted(unknown)}; it takes {sorted(fields[kind])}")
-    if kind == "stdio":
-        from .stdio import StdioTransport
-
-        return StdioTransport(config.get("command", ""), config.get("args") or (),
-                              env=_str_map(config, "env"), cwd=config.get("cwd"))
-    url = config.get("url")
-    if not isinstance(url, str) or not url:
-        raise UsageError(f"MCP transport {kind!r} needs a 'url' string")
-    headers = _str_map(config, "headers")
-    if kind == "sse":
-        from .http_sse import SSETransport
-
-        return SSETransport(url, headers=headers, timeout=timeout)
-    if kind == "streamable-http":
-        from .streamable_http import StreamableHTTPTransport
-
-        return StreamableHTTPTransport(url, headers=headers, timeout=timeout)
-    # ws.py is imported only when asked for (by name, so this module type-checks without it).
-    ws = importlib.import_module(".ws", __package__)
-    transport: Transport = ws.WebSocketTransport(url, headers=headers, timeout=timeout)
-    return transport
-
-
-def _str_map(config: Mapping[str, Any], key: str) -> dict[str, str] | None:
-    value = config.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise UsageError(f"MCP transport '{key}' must be a dict of strings to strings")
-    return dict(value)

@@ -8,6 +8,8 @@ AgentKit 0.13.2 (semantics section 6): a server that cannot be reached raises
 result with `isError: true` becomes an error tool result, and every client is closed when the
 block ends, on success or error.
 
+`transport_from_config` maps AgentKit's transport configs to this package's transports.
+
 Deliberately not here: caching clients across runs (each run connects afresh, so a restarted
 server is simply picked up), `structuredContent` (the content list is what AgentKit returns).
 """
@@ -20,9 +22,10 @@ from typing import Any, AsyncIterator, Mapping, Sequence
 
 from ..errors import ToolExecutionError, UsageError
 from ..tool import Tool, ToolContext
-from .client import MCPClient, transport_from_config
+from .base import Transport
+from .client import MCPClient
 
-__all__ = ["mcp_tool", "open_tools"]
+__all__ = ["mcp_tool", "open_tools", "transport_from_config"]
 
 
 def _server_name(index: int, server: Any) -> str:
@@ -109,3 +112,52 @@ def _error_text(content: Any) -> str:
     texts = [item["text"] for item in content if isinstance(item, dict) and isinstance(item.get("text"), str)]
     return "\n".join(texts)
 
+
+def transport_from_config(config: Mapping[str, Any], *, timeout: float = 30.0) -> Transport:
+    """Build a transport from an AgentKit transport config.
+
+    Accepted shapes: `{"type": "streamable-http", "url", "headers"?}`, `{"type": "sse", "url",
+    "headers"?}`, `{"type": "ws", "url", "headers"?}`, `{"type": "stdio", "command", "args"?, "env"?}`.
+
+    Raises:
+        UsageError: not a mapping, an unknown type, a missing or mistyped field.
+    """
+    if not isinstance(config, Mapping):
+        raise UsageError(f"an MCP transport config must be a dict, got {type(config).__name__}")
+    kind = config.get("type")
+    fields = {"streamable-http": {"url", "headers"}, "sse": {"url", "headers"}, "ws": {"url", "headers"},
+              "stdio": {"command", "args", "env", "cwd"}}
+    if kind not in fields:
+        raise UsageError(f"unknown MCP transport type {kind!r}; use one of {', '.join(sorted(fields))}")
+    unknown = set(config) - fields[kind] - {"type"}
+    if unknown:
+        raise UsageError(f"MCP transport {kind!r} does not take {sorted(unknown)}; it takes {sorted(fields[kind])}")
+    if kind == "stdio":
+        from .stdio import StdioTransport
+
+        return StdioTransport(config.get("command", ""), config.get("args") or (),
+                              env=_str_map(config, "env"), cwd=config.get("cwd"))
+    url = config.get("url")
+    if not isinstance(url, str) or not url:
+        raise UsageError(f"MCP transport {kind!r} needs a 'url' string")
+    headers = _str_map(config, "headers")
+    if kind == "sse":
+        from .http_sse import SSETransport
+
+        return SSETransport(url, headers=headers, timeout=timeout)
+    if kind == "streamable-http":
+        from .streamable_http import StreamableHTTPTransport
+
+        return StreamableHTTPTransport(url, headers=headers, timeout=timeout)
+    from .ws import WebSocketTransport  # imported only when asked for, like the others
+
+    return WebSocketTransport(url, headers=headers, timeout=timeout)
+
+
+def _str_map(config: Mapping[str, Any], key: str) -> dict[str, str] | None:
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise UsageError(f"MCP transport '{key}' must be a dict of strings to strings")
+    return dict(value)
