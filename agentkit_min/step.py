@@ -10,7 +10,7 @@ When a step is present, the core wraps every model inference and every tool call
 
     <agent name>:infer:<n>           the n-th inference of this run (network iteration or tool-loop turn)
     <router name>:route:<n>          the n-th routing-agent inference
-    <agent name>:tool:<n>:<call id>  a tool call of the n-th inference
+    <agent name>:infer:<n>:tool:<call id>  a tool call of that inference (<inference id>:tool:<call id>)
 
 Steps cannot nest (the engine forbids it), so a tool whose handler uses `ctx.step` itself
 (multi-step and human-in-the-loop tools) is created with `create_tool(..., uses_step=True)`:
