@@ -12,6 +12,7 @@ import json
 import logging
 import queue
 import re
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -42,10 +43,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.app._connections.add(self.connection)
+        self.app.connection(self.connection, True)
 
     def finish(self) -> None:
-        self.app._connections.discard(self.connection)
+        self.app.connection(self.connection, False)
         super().finish()
 
     def do_GET(self) -> None:
@@ -192,13 +193,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.send_header("X-Accel-Buffering", "no")
         self.end_headers()
+        deadline = None if self.app.run_timeout is None else time.monotonic() + self.app.run_timeout
         while True:
-            kind, chunk = events.get()
+            try:
+                kind, chunk = events.get(timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                break  # run_timeout: wait() below cancels the run and answers 504
             if kind == "done":
                 break
             self._sse(str(chunk.get("id", "")), str(chunk.get("event", "message")), chunk)
         try:
-            self._sse("", "result", self.app.wait(fut))
+            self._sse("", "result", self.app.wait(fut, now=True))
         except HTTPError as err:
             self._sse("", "error", {"error": {"type": err.type, "message": err.message}, "status": err.status})
 

@@ -119,6 +119,7 @@ class AgentServer:
         self._threads: list[threading.Thread] = []
         self._busy = threading.Condition()
         self._in_flight = 0
+        self._lock = threading.Lock()  # guards the two sets, changed from many threads
         self._runs: set[concurrent.futures.Future[Any]] = set()
         self._connections: set[Any] = set()
         self.closing = False
@@ -175,10 +176,14 @@ class AgentServer:
         with self._busy:
             clean = self._busy.wait_for(lambda: self._in_flight == 0, timeout)
             if not clean:
-                for fut in list(self._runs):
+                with self._lock:
+                    runs = list(self._runs)
+                for fut in runs:
                     fut.cancel()  # handlers answer 503; give them a moment to write it
                 self._busy.wait_for(lambda: self._in_flight == 0, 5.0)
-            for conn in list(self._connections):  # idle keep-alive connections
+            with self._lock:
+                idle = list(self._connections)  # idle keep-alive connections
+            for conn in idle:
                 _close_quietly(conn)
         self._httpd.server_close()
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -230,9 +235,19 @@ class AgentServer:
         state = create_state(data, thread_id=thread_id)
         assert self._loop is not None
         fut = asyncio.run_coroutine_threadsafe(self._execute(target, user_input, state, publish), self._loop)
-        self._runs.add(fut)
-        fut.add_done_callback(self._runs.discard)
+        with self._lock:
+            self._runs.add(fut)
+        fut.add_done_callback(self._forget)
         return fut
+
+    def _forget(self, fut: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._runs.discard(fut)
+
+    def connection(self, conn: Any, open_: bool) -> None:
+        """Track open connections, so shutdown() can close idle keep-alive ones."""
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(conn)
 
     async def _execute(self, target: Any, user_input: str | UserMessage, state: State[Any],
                        publish: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
@@ -244,10 +259,10 @@ class AgentServer:
         result = await target.run(user_input, state=state, publish=publish)
         return run_json(result.id or str(uuid.uuid4()), state, [result])
 
-    def wait(self, fut: concurrent.futures.Future[Any]) -> dict[str, Any]:
-        """The run's JSON, or the HTTPError its failure maps to."""
+    def wait(self, fut: concurrent.futures.Future[Any], *, now: bool = False) -> dict[str, Any]:
+        """The run's JSON, or the HTTPError its failure maps to (`now`: the time is already up)."""
         try:
-            out: dict[str, Any] = fut.result(self.run_timeout)
+            out: dict[str, Any] = fut.result(0 if now else self.run_timeout)
             return out
         except concurrent.futures.TimeoutError:
             fut.cancel()

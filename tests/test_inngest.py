@@ -24,6 +24,7 @@ from agentkit_min.inngest import (InngestStep, agent_function, create_functions,
                                   network_function, slugify)
 from agentkit_min.network import NetworkRun, create_network
 from agentkit_min.sqlite_history import SQLiteHistory
+from agentkit_min.step import Step
 from agentkit_min.testing import ScriptedModel, text, tool_call
 from agentkit_min.tool import ToolContext, create_tool
 
@@ -307,6 +308,7 @@ class _FakeSDKStep:
 def test_step_adapter_maps_our_protocol_to_the_sdk() -> None:
     fake = _FakeSDKStep()
     step = InngestStep(fake)  # type: ignore[arg-type]
+    assert isinstance(step, Step)
 
     async def go() -> list[Any]:
         return [await step.run("r", lambda x: x * 2, 21), await step.run("d", lambda: {"data": 1}),

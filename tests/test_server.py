@@ -261,6 +261,29 @@ def test_shutdown_waits_for_in_flight_runs_then_cancels_after_timeout() -> None:
             call(port, "GET", "/health")  # no longer accepting
 
 
+def test_run_timeout_answers_504_and_cancels_the_run() -> None:
+    cancelled = threading.Event()
+
+    async def stuck(request: ModelRequest) -> str:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    with serving(networks=[one_agent_network(FunctionModel(stuck))], run_timeout=0.2) as server:
+        status, _, body = call(server.port, "POST", "/networks/echo-net/runs", {"input": "x"})
+        assert status == 504 and body["error"]["type"] == "timeout"
+        assert cancelled.wait(10)
+        cancelled.clear()
+        status, _, stream = call(server.port, "POST", "/networks/echo-net/runs", {"input": "x"},
+                                 {"Accept": "text/event-stream"})
+        assert status == 200 and parse_sse(stream)[-1] == (
+            "error", {"error": {"type": "timeout", "message": "the run took longer than 0.2 s"}, "status": 504})
+        assert cancelled.wait(10)
+
+
 def test_thread_routes(tmp_path: Path) -> None:
     history = SQLiteHistory(str(tmp_path / "h.db"))
     with serving(history=history) as server:
