@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import select
 import statistics
@@ -83,7 +84,8 @@ async def ours(kind: str, url: str) -> AsyncIterator[Call]:
 
 @contextlib.asynccontextmanager
 async def official(kind: str, url: str) -> AsyncIterator[Call]:
-    from mcp import ClientSession, StdioServerParameters
+    sdk: Any = importlib.import_module("mcp")  # by name: mypy would take this file for `mcp`
+    ClientSession, StdioServerParameters = sdk.ClientSession, sdk.StdioServerParameters
     from mcp.client.sse import sse_client
     from mcp.client.stdio import stdio_client
     from mcp.client.streamable_http import streamable_http_client

@@ -299,6 +299,8 @@ class ClientConnection:
     def _request(self, req: Request) -> bytes:
         if self.state is not State.CONNECTING or self._key is not None:
             raise LocalProtocolError("the opening handshake can only be sent once, first")
+        if not req.target.startswith("/") or any(c.isspace() for c in req.target):
+            raise LocalProtocolError(f"request target must be a path without spaces, got {req.target!r}")
         # 4.1: "a randomly selected 16-byte value that has been base64-encoded".
         self._key = base64.b64encode(self._random(16))
         self._offered = req.subprotocols
@@ -310,6 +312,8 @@ class ClientConnection:
         for name, value in req.extra_headers:
             if name.lower() in _RESERVED_HEADERS:
                 raise LocalProtocolError(f"header {name!r} is set by the WebSocket handshake itself")
+            if not name or any(c in name for c in ": \t"):
+                raise LocalProtocolError(f"invalid header name {name!r}")
             lines.append(f"{name}: {value}")
         text = "\r\n".join(lines)
         # A CR or LF inside a value would let it smuggle extra header lines (injection).

@@ -118,6 +118,10 @@ class WebSocketTransport:
             self._end(error)  # so a receive() after the failure raises too
             self._abort()
             raise error from None
+        except BaseException:  # cancelled from outside: do not leak the socket
+            self._end(MCPConnectionError(f"connecting to {self._label} was cancelled"))
+            self._abort()
+            raise
         logger.debug("WebSocket to %s open", self._label)
         self._task = asyncio.create_task(self._read_loop())
 

@@ -358,6 +358,12 @@ def test_request_carries_every_required_header() -> None:
         client.send(Request(host="h"))
 
 
+@pytest.mark.parametrize("target", ["ws", "/a b", "/x\r\nEvil: 1", ""])
+def test_bad_request_targets_are_refused(target: str) -> None:
+    with pytest.raises(LocalProtocolError, match="target"):
+        ClientConnection().send(Request(host="h", target=target))
+
+
 def test_random_key_is_16_bytes_and_fresh() -> None:
     keys = []
     for _ in range(2):
@@ -368,7 +374,8 @@ def test_random_key_is_16_bytes_and_fresh() -> None:
 
 
 @pytest.mark.parametrize("headers", [(("Sec-WebSocket-Key", "x"),), (("host", "evil"),),
-                                     (("X-A", "1\r\nX-B: 2"),), (("X-\u00e9", "1"),)])
+                                     (("X-A", "1\r\nX-B: 2"),), (("X-\u00e9", "1"),),
+                                     (("X-A: b", "1"),), (("", "1"),)])
 def test_bad_extra_headers_are_refused(headers: tuple[tuple[str, str], ...]) -> None:
     with pytest.raises(LocalProtocolError):
         ClientConnection().send(Request(host="h", extra_headers=headers))

@@ -240,6 +240,16 @@ def test_handshake_timeout_and_a_server_that_hangs_up() -> None:
             await transport.close()
             server.close()
             await server.wait_closed()
+        # cancelled from outside mid-handshake: the socket is released and receive() fails fast
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        transport = WebSocketTransport(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/ws")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(transport.connect(), 0.2)
+        with pytest.raises(MCPConnectionError, match="cancelled"):
+            await recv(transport)
+        await transport.close()
+        server.close()
+        await server.wait_closed()
 
     run(main())
 
