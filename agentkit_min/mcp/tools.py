@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 from typing import Any, AsyncIterator, Mapping, Sequence
 
-from ..errors import ToolExecutionError, UsageError
+from ..errors import MCPRemoteError, ToolExecutionError, UsageError
 from ..tool import Tool, ToolContext
 from .base import Transport
 from .client import MCPClient
@@ -77,8 +77,11 @@ async def open_tools(
 
 
 async def _connect_and_list(client: MCPClient) -> list[dict[str, Any]]:
-    await client.connect()
-    return await client.list_tools()
+    try:
+        await client.connect()
+        return await client.list_tools()
+    except MCPRemoteError as exc:  # say which of the servers refused
+        raise MCPRemoteError(exc.code, f"{exc.message} (MCP server {client.name!r}, starting up)", exc.data) from exc
 
 
 def mcp_tool(client: MCPClient, spec: Mapping[str, Any]) -> Tool:

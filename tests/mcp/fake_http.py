@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Awaitable, Callable
@@ -33,19 +34,20 @@ Handler = Callable[[Seen, asyncio.StreamWriter], Awaitable[None]]
 
 
 class FakeHTTPServer:
-    """`async with FakeHTTPServer(handler) as server:`; `server.base` is http://127.0.0.1:<port>."""
+    """`async with FakeHTTPServer(handler) as server:`; `server.base` is http(s)://127.0.0.1:<port>."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
+        self.tls = tls
         self.requests: list[Seen] = []
         self.base = ""
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> FakeHTTPServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         port = self._server.sockets[0].getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:

@@ -233,6 +233,8 @@ def test_open_tools_closes_every_client_when_one_fails(monkeypatch: pytest.Monke
                 async def connect(self) -> None:
                     raise MCPConnectionError("cannot connect to http://127.0.0.1:1/mcp")
             peer: Peer = Broken(silent)
+        elif config["type"] == "refusing":
+            peer = Peer(lambda m: [{"jsonrpc": "2.0", "id": m["id"], "error": {"code": -32601, "message": "no"}}])
         else:
             peer = Peer(lambda m: [ok(m, {"tools": [{"name": "t", "inputSchema": {"type": "object"}}]})])
         peers[config["type"]] = peer
@@ -249,6 +251,9 @@ def test_open_tools_closes_every_client_when_one_fails(monkeypatch: pytest.Monke
     with pytest.raises(MCPConnectionError, match="'b'.*127.0.0.1:1"):
         run(main([{"name": "a", "transport": {"type": "good"}}, {"name": "b", "transport": {"type": "broken"}}]))
     assert peers["good"].closed == 1 and peers["broken"].closed == 1
+    with pytest.raises(MCPRemoteError, match="-32601.*'c'"):
+        run(main([{"name": "c", "transport": {"type": "refusing"}}]))
+    assert peers["refusing"].closed == 1
     for bad in ([{"transport": {"type": "good"}}], [{"name": "a"}], ["a"]):
         with pytest.raises(UsageError):
             run(main(bad))  # type: ignore[arg-type]

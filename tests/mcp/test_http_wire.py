@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, TypeVar
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
 
 import pytest
 
@@ -194,3 +198,42 @@ async def _raw_exchange(response: bytes) -> bytes:
     async with FakeHTTPServer(handler) as server:
         reply = await _http.request("GET", f"{server.base}/", timeout=5)
         return await reply.read()
+
+
+def json_mcp_handler() -> Callable[[Seen, asyncio.StreamWriter], Awaitable[None]]:
+    """A Streamable HTTP server in JSON-reply mode (no GET stream)."""
+    async def handler(request: Seen, writer: asyncio.StreamWriter) -> None:
+        reply = result_for(request.json()) if request.method == "POST" else None
+        if reply is None:
+            status = "202 Accepted" if request.method == "POST" else "405 Method Not Allowed"
+            writer.write(head(status, {"Content-Length": "0"}, chunked=False))
+        else:
+            body = json.dumps(reply).encode()
+            writer.write(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(body))},
+                              chunked=False) + body)
+        await writer.drain()
+    return handler
+
+
+def test_https_verifies_the_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a throwaway certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+
+    async def main() -> list[dict[str, Any]]:
+        async with FakeHTTPServer(json_mcp_handler(), tls=tls) as server:
+            assert server.base.startswith("https://")
+            async with MCPClient(StreamableHTTPTransport(f"{server.base}/mcp", timeout=5), name="tls") as client:
+                return await client.list_tools()
+
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))  # trust nothing: must fail
+    with pytest.raises(MCPConnectionError, match="tls.*CERTIFICATE_VERIFY_FAILED"):
+        run(main())
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust our throwaway CA: must work
+    assert [t["name"] for t in run(main())] == ["echo"]
