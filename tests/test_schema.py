@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentkit_min.errors import UsageError
-from agentkit_min.schema import check_schema, openai_strict_compatible, schema_from_function, validate
+from agentkit_min.schema import check_schema, openai_strict_compatible, validate
+from agentkit_min.signature import schema_from_function
 
 # --------------------------------------------------------------------------- type
 
