@@ -187,10 +187,15 @@ def urllib_transport(
 def _read_with_deadline(response: Any, deadline: float) -> bytes:
     # urllib's timeout bounds each socket read, not the whole body; a server that sends one
     # byte a second would never trip it, so reads are chunked and checked against a deadline.
+    # read1 returns what one socket read gives; read(n) would block until n bytes arrived.
+    read = getattr(response, "read1", None) or response.read
     chunks: list[bytes] = []
     while True:
-        chunk = response.read(_READ_CHUNK)
+        chunk = read(_READ_CHUNK)
         if not chunk:
+            missing = getattr(response, "length", None)  # Content-Length bytes still expected
+            if isinstance(missing, int) and missing > 0:
+                raise http.client.IncompleteRead(b"".join(chunks), missing)
             return b"".join(chunks)
         chunks.append(chunk)
         if time.monotonic() > deadline:
