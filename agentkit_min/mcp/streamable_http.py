@@ -59,6 +59,7 @@ class StreamableHTTPTransport:
         self.protocol_version: str | None = None
         self._initialize: dict[str, Any] | None = None  # kept to re-initialize a lost session
         self._reinit_count = 0
+        self._reinit_lock = asyncio.Lock()
         self._inbox = MessageQueue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -97,11 +98,13 @@ class StreamableHTTPTransport:
         if message.get("method") == "initialize":
             self._initialize = message
             self.session_id = self.protocol_version = None
-        had_session = self.session_id is not None
+        sent_session = self.session_id
         response = await self._post(message)
-        if had_session and await self._session_lost(response):
-            logger.info("MCP session at %s expired; initializing again", self.url)
-            await self._reinitialize()
+        if sent_session is not None and await self._session_lost(response):
+            async with self._reinit_lock:  # concurrent calls that all saw the loss re-initialize once
+                if self.session_id == sent_session:
+                    logger.info("MCP session at %s expired; initializing again", self.url)
+                    await self._reinitialize()
             response = await self._post(message)
         await self._accept_reply(message, response)
         if message.get("method") == "notifications/initialized":
@@ -160,9 +163,9 @@ class StreamableHTTPTransport:
 
     async def _read_reply_stream(self, response: _http.HTTPResponse, request_id: Any) -> None:
         """Read one POST's SSE stream until it ends; resume it if it ends before the response."""
-        decoder = SSEDecoder()
-        answered = request_id is None
+        answered, last_id, retry_ms = request_id is None, "", 0
         for attempt in range(_RESUME_ATTEMPTS + 1):
+            decoder = SSEDecoder()  # a new stream starts a new parse; the last event id carries over
             error: Exception | None = None
             try:
                 async for chunk in response.chunks():
@@ -173,17 +176,18 @@ class StreamableHTTPTransport:
                             self._deliver(message)
             except (MCPConnectionError, ProtocolError) as exc:
                 error = exc
+            last_id, retry_ms = decoder.last_event_id or last_id, decoder.retry or retry_ms
             if answered or self._closed:
                 return
-            if not decoder.last_event_id or attempt == _RESUME_ATTEMPTS:
+            if not last_id or attempt == _RESUME_ATTEMPTS:
                 reason = f": {error}" if error else ""
                 self._inbox.fail(MCPConnectionError(
                     f"the reply stream from {self.url} for request {request_id!r} ended before its response{reason}"
                 ))
                 return
-            await asyncio.sleep((decoder.retry or 0) / 1000)
+            await asyncio.sleep(min(retry_ms / 1000, self.timeout))  # the server's `retry`, within reason
             try:
-                response = await self._resume(decoder.last_event_id)
+                response = await self._resume(last_id)
             except MCPConnectionError as exc:
                 self._inbox.fail(MCPConnectionError(f"cannot resume the reply stream from {self.url}: {exc}"))
                 return
