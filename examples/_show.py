@@ -11,7 +11,7 @@ Only used when an example runs as a script; `main()` itself never prints.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import _bootstrap  # noqa: F401
 
@@ -53,4 +53,28 @@ def show(what: Shown, *, state: bool = False) -> None:
 
 def _json(value: Any, width: int) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def printer(width: int = 300) -> Callable[[dict[str, Any]], None]:
+    """A `publish` callback printing each step as it happens: `network.run(..., publish=printer())`.
+
+    It reads the run events (agentkit_min.streaming): an agent starting, and each completed
+    part: text, a tool call with its arguments, a tool's output.
+    """
+    def publish(chunk: dict[str, Any]) -> None:
+        event, data = chunk["event"], chunk["data"]
+        if event == "run.started" and data.get("scope") == "agent":
+            print(f"[{data['name']}]", flush=True)
+        elif event == "part.completed" and data.get("type") == "text":
+            print(f"  says: {str(data['finalContent']).strip()}".replace("\n", "\n        "), flush=True)
+        elif event == "part.completed" and data.get("type") == "tool-call":
+            print(f"  calls {data['toolName']}({_clip(data['finalContent'], width)})", flush=True)
+        elif event == "part.completed" and data.get("type") == "tool-output":
+            print(f"    -> {_clip(data['finalContent'], width)}", flush=True)
+
+    return publish
+
+
+def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."

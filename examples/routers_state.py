@@ -50,7 +50,8 @@ def main(prompt: str = "How much does a $100 item cost once sales tax is added?"
         tools=[create_tool(
             name="calculate", description="Compute a op b",
             parameters={"type": "object", "required": ["a", "op", "b"], "additionalProperties": False,
-                        "properties": {"a": NUMBERS, "op": {"enum": list(OPS)}, "b": NUMBERS}},
+                        "properties": {"a": NUMBERS, "b": NUMBERS,
+                                       "op": {"type": "string", "enum": list(OPS)}}},
             handler=calculate)],
     )
     context_agent = create_agent(

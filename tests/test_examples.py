@@ -306,3 +306,149 @@ def test_script_prints_steps() -> None:
     assert lines[1].startswith('  calls list_charges({"userId": "user_123"')
     assert lines[2].startswith('    -> {"data": [{"id": "ch_1"')
     assert lines[3].startswith("  says: ") and "ch_2" in lines[3]
+
+
+# --- Phase 2: the flagship demo, MCP, history, multi-step and human-in-the-loop tools ---------
+
+def test_demo_support_network() -> None:
+    mod = example("demo")
+    events: list[dict[str, Any]] = []
+    run = mod.main(publish=events.append)
+    assert agents(run) == ["Triage", "Billing", "Billing", "Billing"]
+    assert all(replayed(r) for r in run.state.results)
+    data = run.state.data
+    assert data["ticket"]["category"] == "billing"  # written by classify_ticket, read by the router
+    assert [c["id"] for c in tool_data(run.state.results[1])] == ["ch_1", "ch_2"]
+    assert data["refunds"] == [{"refundId": "re_ch_2", "chargeId": "ch_2", "amount": 1200,
+                                "reason": "Duplicate charge for the January Pro plan", "status": "succeeded"}]
+    final = run.state.results[-1]
+    assert final.tool_calls == [] and "refunded" in texts(final)[0]  # answered: the router stopped
+    started = [e["data"]["name"] for e in events
+               if e["event"] == "run.started" and e["data"]["scope"] == "agent"]
+    assert started == agents(run)
+    called = [e["data"]["toolName"] for e in events
+              if e["event"] == "part.completed" and e["data"]["type"] == "tool-call"]
+    assert called == ["classify_ticket", "list_charges", "refund_charge"]
+
+
+def test_demo_printer_prints_each_step(capsys: pytest.CaptureFixture[str]) -> None:
+    example("demo").main(publish=example("_show").printer())
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[Triage]"
+    assert out[1].startswith('  calls classify_ticket({"category": "billing"')
+    assert out[2] == '    -> {"data": "Ticket classified as billing (high priority)"}'
+    assert out.count("[Billing]") == 3
+    assert out[-1].startswith("  says: Sorry about that!")
+
+
+def test_demo_replay_checks_what_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit_min import UsageError
+
+    mod = example("demo")
+    monkeypatch.setattr(mod, "TICKET", "Something else entirely")
+    with pytest.raises(UsageError, match="no unplayed interaction matches"):
+        mod.main()
+
+
+def test_demo_script_runs_without_install() -> None:
+    done = _run_script("demo", "-S")
+    assert done.returncode == 0, done.stderr
+    assert "[Triage]" in done.stdout and "calls refund_charge" in done.stdout
+    assert done.stdout.rstrip().endswith("refunds: ch_2 (12.00 USD); 4 agent runs")
+
+
+def _mcp_exchange(*messages: dict[str, Any]) -> list[dict[str, Any]]:
+    import json
+
+    lines = "".join(json.dumps(m) + "\n" for m in messages) + "not json\n"
+    done = subprocess.run([sys.executable, str(EXAMPLES / "mcp_server_stdio.py")], input=lines,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def _call(id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+
+
+def test_mcp_server_stdio_speaks_json_rpc() -> None:
+    assert callable(example("mcp_server_stdio").main)
+    replies = _mcp_exchange(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-03-26"}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        _call(3, "multiply", {"a": 6, "b": 7}),
+        _call(4, "divide", {"a": 1, "b": 2}),
+        _call(5, "add", {"a": "x", "b": 2}),
+        {"jsonrpc": "2.0", "id": 6, "method": "resources/list"},
+    )
+    assert [r["id"] for r in replies] == [1, 2, 3, 4, 5, 6, None]  # no reply to the notification
+    assert replies[0]["result"]["protocolVersion"] == "2025-03-26"
+    assert [t["name"] for t in replies[1]["result"]["tools"]] == ["add", "multiply"]
+    assert replies[2]["result"] == {"content": [{"type": "text", "text": "42"}], "isError": False}
+    assert replies[3]["result"]["isError"] is True and replies[4]["result"]["isError"] is True
+    assert replies[5]["error"]["code"] == -32601
+    assert replies[6]["error"]["code"] == -32700
+
+
+def test_mcp_agent_uses_the_servers_tools() -> None:
+    result = example("mcp_agent").main()
+    calls = [(r["tool"]["name"], r["tool"]["input"], r["content"]) for r in result.tool_calls]
+    assert calls == [  # computed by the MCP server process
+        ("calc-add", {"a": 3, "b": 4}, {"data": [{"type": "text", "text": "7"}]}),
+        ("calc-multiply", {"a": 7, "b": 6}, {"data": [{"type": "text", "text": "42"}]}),
+    ]
+    assert "42" in texts(result)[-1]
+
+
+def test_history_sqlite_second_run_sees_the_first(tmp_path: Path) -> None:
+    from agentkit_min.sqlite_history import SQLiteHistory
+
+    db = str(tmp_path / "h.sqlite3")
+    first, second = example("history_sqlite").main(db)
+    assert first.state.thread_id and second.state.thread_id == first.state.thread_id
+    loaded = second.state.results[:second.initial_result_count]
+    assert [r.agent_name for r in loaded] == ["user", "Assistant"]  # read back from SQLite
+    assert "order number is 4242" in message_text(loaded[0].output[0])
+    new = second.state.results[second.initial_result_count:]
+    assert [r.agent_name for r in new] == ["Assistant"] and "4242" in texts(new[0])[0]
+    with SQLiteHistory(db) as history:
+        stored = history.load(first.state.thread_id)
+    assert [r.agent_name for r in stored] == ["user", "Assistant", "user", "Assistant"]
+
+
+def test_research_tool_runs_its_steps() -> None:
+    mod = example("research_tool")
+    plain = mod.main()
+    assert [r["tool"]["name"] for r in plain.tool_calls] == ["research_web"]
+    assert "write-ahead log" in tool_data(plain)
+    step = RecordingStep()
+    durable = mod.main(step=step)
+    assert tool_data(durable) == tool_data(plain)
+    own = [i for i in step.ids if ":" not in i]  # the tool's own steps (the core's ids have ':')
+    assert own == ["generate-search-queries", "crawl-web-0", "crawl-web-1", "summarize-search-results"]
+    assert mod.crawl("sqlite wal mode") == [mod.PAGES["sqlite wal mode"]]
+    assert mod.crawl("sqlite checkpoint") == [mod.PAGES["sqlite checkpoint"]]
+
+
+def test_support_human_in_the_loop_without_inngest() -> None:
+    run = example("support_human_in_the_loop").main()
+    assert agents(run) == ["Technical Support"] * 3
+    asked = run.state.results[1].tool_calls[0]
+    assert asked["tool"]["name"] == "ask_developer"
+    assert asked["content"] == {"data": {"error": "This tool requires step context"}}
+    assert "escalated" in texts(run.state.results[2])[0]
+
+
+def test_support_human_in_the_loop_as_inngest_function() -> None:
+    pytest.importorskip("inngest")
+    from inngest.experimental import mocked
+
+    res = example("support_human_in_the_loop").main_inngest()
+    assert res.status is mocked.Status.COMPLETED, res.error
+    assert res.output["ticket"]["id"] == "T-1001"
+    names = [r["agentName"] for r in res.output["response"]]
+    assert names == ["Technical Support"] * 3
+    answer = res.output["response"][1]["toolCalls"][0]["content"]["data"]
+    assert answer["developerResponse"].startswith("The v2.14 export job has a bug")
+    assert answer["responseTime"] == "2025-01-15T10:42:00Z"
