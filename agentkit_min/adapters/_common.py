@@ -102,6 +102,11 @@ def parse_arguments(raw: Any, tool_name: str) -> dict[str, JSON]:
                 value = json.loads(candidate)
             except ValueError:
                 continue
+            if isinstance(value, str):  # JSON encoded twice, as some models do
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    break
             if value is None:
                 return {}
             if isinstance(value, dict):

@@ -174,6 +174,9 @@ def parse_response(
     raise_body_error(PROVIDER, data)
     candidates = data.get("candidates")
     if not isinstance(candidates, list):
+        if "promptFeedback" not in data:
+            raise ModelResponseError(f"gemini response has neither candidates nor promptFeedback: "
+                                     f"{str(data)[:200]!r}")
         candidates = []
     seed = str(data.get("responseId") or "") or hashlib.sha1(
         json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
