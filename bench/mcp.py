@@ -43,7 +43,7 @@ from agentkit_min.mcp import MCPClient, transport_from_config  # noqa: E402
 SDK_SERVER = str(ROOT / "tests" / "mcp" / "mcp_server.py")
 WS_SERVER = str(ROOT / "tests" / "mcp" / "ws_mcp_server.py")
 TRANSPORTS = ("stdio", "sse", "streamable-http", "ws")
-WARMUP, BLOCK, BLOCKS = 30, 50, 6  # 300 measured calls per client and transport
+WARMUP, BLOCK, BLOCKS = 30, 20, 20  # 400 measured calls per client and transport, interleaved
 SETUPS = {"stdio": 5, "sse": 20, "streamable-http": 20, "ws": 20}
 
 Call = Callable[[], Awaitable[Any]]

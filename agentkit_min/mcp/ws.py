@@ -206,12 +206,13 @@ class WebSocketTransport:
             MCPConnectionError: not connected, closing or closed, or the write failed.
             MCPTimeoutError: the socket did not accept the bytes within `timeout`.
         """
-        if self._writer is None or self._ended:
+        if self._writer is None or self._ended or self._writer.is_closing():
             raise MCPConnectionError(f"WebSocket connection to {self._label} is not open")
         text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         try:
             self._writer.write(self._codec.send(TextMessage(text)))
-            await asyncio.wait_for(self._writer.drain(), self.timeout)
+            if self._writer.transport.get_write_buffer_size():  # only a backlog can block
+                await asyncio.wait_for(self._writer.drain(), self.timeout)
         except asyncio.TimeoutError:
             raise MCPTimeoutError(f"sending to {self._label} timed out after {self.timeout}s") from None
         except LocalProtocolError as exc:

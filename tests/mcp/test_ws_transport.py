@@ -150,6 +150,23 @@ def test_message_near_the_limit_passes_and_over_the_limit_closes_with_1009() -> 
     run(main())
 
 
+def test_large_send_waits_for_the_socket_and_round_trips() -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(await ws.recv())
+        await ws.wait_closed()
+
+    async def main() -> None:
+        async with ws_server(handler, max_size=None) as url:
+            transport = WebSocketTransport(url)
+            await transport.connect()
+            big = {"jsonrpc": "2.0", "id": 7, "method": "big", "params": {"blob": "\u00e9" * (3 * 2**20)}}
+            await transport.send(big)  # 6 MiB: far over the write buffer's high-water mark
+            assert await recv(transport) == big
+            await transport.close()
+
+    run(main())
+
+
 def test_invalid_json_is_a_protocol_error_and_the_connection_lives_on() -> None:
     async def handler(ws: ServerConnection) -> None:
         await ws.send("{not json")
