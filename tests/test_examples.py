@@ -269,6 +269,34 @@ def test_routers_state() -> None:
     assert run.state.data["solution"] == round(100 * 1.07, 2)
 
 
+# --- Live mode, without the internet --------------------------------------------------------
+
+def test_with_a_key_examples_go_live_and_skip_the_cassette(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from agentkit_min.http import use_transport
+    from agentkit_min.testing import ScriptedModel
+
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def provider(method: str, url: str, headers: Any, body: bytes, timeout: float) -> Any:
+        sent.append((url, {k.lower(): v for k, v in headers.items()}))
+        reply = {"id": "chatcmpl-fake", "object": "chat.completion", "model": "gpt-4o-mini",
+                 "choices": [{"index": 0, "finish_reason": "stop",
+                              "message": {"role": "assistant", "content": "<file name='x.ts'>x</file>"}}]}
+        return 200, {"content-type": "application/json"}, json.dumps(reply).encode()
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    mod = example("agents_code_writer")
+    with use_transport(provider):  # stands in for api.openai.com
+        result = mod.main()
+    assert mod.files_in(result) == {"x.ts": "x"}  # not the cassette's answer
+    assert sent[0][0] == "https://api.openai.com/v1/chat/completions"
+    assert sent[0][1]["authorization"] == "Bearer sk-test-not-a-real-key"
+    offline = ScriptedModel()
+    assert example("_models").live_or(offline) is not offline
+
+
 # --- Every example, and the no-install path ---------------------------------------------------
 
 PUBLIC = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
