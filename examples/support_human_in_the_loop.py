@@ -16,6 +16,8 @@ answers as the seed does, with an error the model reads and works around:
 
 In production, serve `support_workflow(client)` with the Inngest SDK's framework adapter
 (e.g. `inngest.fast_api.serve(app, client, [fn])`) and send the developer's reply as an event.
+Without the ticket lookup, `agentkit_min.inngest.network_function(client, support_network())`
+makes the network itself the function (event data `{"input": ...}`).
 
 With OPENAI_API_KEY set the agents use gpt-4o-mini; without it the cassettes
 fixtures/examples/support_human_in_the_loop*.json answer the model requests.

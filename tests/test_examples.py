@@ -297,6 +297,21 @@ def test_with_a_key_examples_go_live_and_skip_the_cassette(monkeypatch: pytest.M
     assert example("_models").live_or(offline) is not offline
 
 
+def test_example_cassettes_are_vcrpy_cassettes_without_secrets() -> None:
+    vcr_serialize = pytest.importorskip("vcr.serialize")
+    from vcr.serializers import jsonserializer
+
+    cassettes = sorted((ROOT / "fixtures" / "examples").glob("*.json"))
+    assert {p.stem for p in cassettes} >= {"demo", "agents_code_writer", "mcp_agent"}
+    for path in cassettes:
+        text = path.read_text(encoding="utf-8")
+        requests, responses = vcr_serialize.deserialize(text, jsonserializer)
+        assert requests and len(requests) == len(responses), path.name
+        lowered = text.lower()
+        assert "authorization" not in lowered and "x-api-key" not in lowered, path.name
+        assert example("_models").OFFLINE_KEY not in text, path.name
+
+
 # --- Every example, and the no-install path ---------------------------------------------------
 
 PUBLIC = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
