@@ -32,6 +32,7 @@ SYSTEM = (
 
 ASK = "Write a typescript function that removes unnecessary whitespace"
 
+
 def files_in(result: AgentResult) -> dict[str, str]:
     """The `<file name='...'>...</file>` blocks of the agent's answer, by file name."""
     answer = "".join(message_text(m) for m in result.output)

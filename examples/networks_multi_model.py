@@ -19,6 +19,7 @@ from _models import provider_model, replay
 from _show import show
 from networks_search_summary import QUESTION, search  # the same search_web tool
 
+
 def main() -> NetworkRun:
     search_agent = create_agent(
         name="Search", description="Search the web for information",

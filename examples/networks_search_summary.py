@@ -43,6 +43,7 @@ search = create_tool(
 
 QUESTION = "What happened in the 2024 Super Bowl?"
 
+
 def main() -> NetworkRun:
     search_agent = create_agent(
         name="Search", description="Search the web for information",

@@ -65,6 +65,7 @@ list_charges = create_tool(
 
 ASK = "I'm user_123. Why was I charged twice in early January 2024?"
 
+
 def main() -> AgentResult:
     support_agent = create_agent(
         name="Customer support specialist",

@@ -56,6 +56,7 @@ def texts(result: AgentResult) -> list[str]:
 
 # --- Agents -----------------------------------------------------------------------------------
 
+
 def replayed(result: AgentResult, provider: str = "openai") -> bool:
     """True when the result came through a provider adapter from a constructed cassette."""
     marker = {"openai": "chatcmpl-constructed", "anthropic": "msg_constructed"}[provider]
