@@ -43,6 +43,7 @@ import hmac
 import json
 import logging
 import re
+import signal
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -155,14 +156,24 @@ class AgentServer:
         return self
 
     def serve_forever(self, port: int = 3010, host: str = "127.0.0.1") -> None:
-        """Block until `shutdown()` (or Ctrl-C); listens on `host:port` first if not listening."""
+        """Block until `shutdown()`, Ctrl-C or SIGTERM (then shut down gracefully).
+
+        Listens on `host:port` first if not listening yet.
+        """
         if self._httpd is None:
             self.listen(port, host)
+        term = threading.Event()
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, lambda *_: term.set()) if in_main else None
         try:
-            while not self._stopped.wait(0.5):
+            while not self._stopped.wait(0.2) and not term.is_set():
                 pass
         except KeyboardInterrupt:
-            self.shutdown()
+            pass
+        finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, previous)
+        self.shutdown()
 
     def shutdown(self, timeout: float = 30.0) -> bool:
         """Stop accepting, wait up to `timeout` s for in-flight requests, cancel the rest.
@@ -173,8 +184,8 @@ class AgentServer:
             return True
         self.closing = True
         self._httpd.shutdown()  # the accept loop ends; open connections keep being served
-        with self._busy:
-            clean = self._busy.wait_for(lambda: self._in_flight == 0, timeout)
+        with self._busy:  # requests being answered, and runs whose SSE client went away
+            clean = self._busy.wait_for(lambda: self._in_flight == 0 and not self._runs, timeout)
             if not clean:
                 with self._lock:
                     runs = list(self._runs)
@@ -243,6 +254,8 @@ class AgentServer:
     def _forget(self, fut: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._runs.discard(fut)
+        with self._busy:  # never while holding _lock: shutdown() takes them the other way round
+            self._busy.notify_all()
 
     def connection(self, conn: Any, open_: bool) -> None:
         """Track open connections, so shutdown() can close idle keep-alive ones."""

@@ -343,3 +343,27 @@ def test_kill_and_restart_loses_no_persisted_history(tmp_path: Path) -> None:
         proc.wait(10)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_sigterm_shuts_down_gracefully_finishing_the_in_flight_run(tmp_path: Path) -> None:
+    proc, port = _start_app(tmp_path / "history.db")
+    marker = tmp_path / "started"
+    results: list[Any] = []
+    try:
+        worker = threading.Thread(target=lambda: results.append(
+            call(port, "POST", "/networks/echo-net/runs", {"input": f"slow:{marker}"})))
+        worker.start()
+        for _ in range(1000):  # until the run is inside the model
+            if marker.exists():
+                break
+            threading.Event().wait(0.01)
+        assert marker.exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        worker.join(10)
+        assert results[0][0] == 200 and results[0][2]["output"][0]["content"].startswith("echo: slow:")
+    finally:
+        proc.kill()
+        proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()

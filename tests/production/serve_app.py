@@ -6,7 +6,9 @@ replies, no network IO): it echoes the latest user text and how many history mes
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from pathlib import Path
 
 from agentkit_min.agent import create_agent
 from agentkit_min.messages import message_text
@@ -16,9 +18,13 @@ from agentkit_min.sqlite_history import SQLiteHistory
 from agentkit_min.testing import FunctionModel, ModelRequest
 
 
-def echo(request: ModelRequest) -> str:
+async def echo(request: ModelRequest) -> str:
     texts = [m for m in request.messages if m["type"] == "text" and m["role"] != "system"]
-    return f"echo: {message_text(texts[-1])} (after {len(texts) - 1} earlier messages)"
+    latest = message_text(texts[-1])
+    if latest.startswith("slow:"):  # "slow:<marker file>": say we started, then take a while
+        Path(latest[5:]).write_text("started")
+        await asyncio.sleep(0.5)
+    return f"echo: {latest} (after {len(texts) - 1} earlier messages)"
 
 
 def main() -> None:
