@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m mypy --strict agentkit_min tests
+	MYPYPATH=examples $(PY) -m mypy --strict examples/*.py fixtures/examples/construct.py
 	$(PY) -m pytest -q
 
 typecheck: $(STAMP)

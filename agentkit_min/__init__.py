@@ -17,6 +17,7 @@ from .lifecycle import AgentArgs, ResultArgs, RouterArgs, StartArgs
 from .messages import (Message, TextMessage, ToolCallMessage, ToolMessage, ToolResultMessage,
                        Usage, UserMessage)
 from .model import Model, ModelResponse
+from .models import anthropic, azure_openai, deepseek, gemini, grok, openai
 from .network import Network, NetworkRun, create_network
 from .result import AgentResult
 from .routing import RoutingAgent, create_routing_agent, get_default_routing_agent
@@ -33,6 +34,7 @@ __all__ = [
     "Agent", "create_agent", "RoutingAgent", "create_routing_agent", "get_default_routing_agent",
     "Network", "NetworkRun", "create_network", "State", "create_state", "AgentResult",
     "Tool", "ToolContext", "create_tool", "Model", "ModelResponse", "Step",
+    "openai", "anthropic", "gemini", "grok", "azure_openai", "deepseek",
     "HistoryConfig", "HistoryContext", "AgentArgs", "StartArgs", "ResultArgs", "RouterArgs",
     "Message", "TextMessage", "ToolCallMessage", "ToolMessage", "ToolResultMessage", "Usage",
     "UserMessage",

@@ -6,6 +6,9 @@
     assert model.requests[1].messages[-1]["type"] == "tool_result"
     model.assert_complete()
 
+`play_cassette(path)` replays a provider cassette (vcrpy's JSON format) through the real
+adapters with the standard library alone (see `agentkit_min.cassette`).
+
 `ScriptedModel` replies from a queue (a str, a message, a list of messages, a ModelResponse or
 an exception to raise), records every request and raises `ScriptExhaustedError` when called
 past its script. `FunctionModel(fn)` computes each reply from the request. Neither does IO.
@@ -19,13 +22,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, Union
 
 from ._aio import maybe_await
+from .cassette import Cassette, play_cassette
 from .errors import ScriptExhaustedError
 from .messages import (JSON, Message, TextMessage, ToolCallMessage, ToolMessage, Usage,
                        tool_call_message)
 from .model import ModelResponse, ToolChoice
 from .tool import Tool
 
-__all__ = ["ScriptedModel", "FunctionModel", "ModelRequest", "text", "tool_call", "reply"]
+__all__ = ["ScriptedModel", "FunctionModel", "ModelRequest", "text", "tool_call", "reply",
+           "Cassette", "play_cassette"]
 
 Reply = Union[str, Message, Sequence[Message], ModelResponse, BaseException]
 

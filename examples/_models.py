@@ -65,7 +65,7 @@ def replay(name: str, *providers: str) -> Iterator[None]:
     elif all(is_live(p) for p in providers or ("openai",)):
         yield
     else:
-        from agentkit_min.cassette import play_cassette
+        from agentkit_min.testing import play_cassette
 
         with play_cassette(CASSETTES / f"{name}.json"):
             yield
