@@ -8,6 +8,7 @@ never contains a newline), then a blank line.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import queue
@@ -17,6 +18,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .messages import UserMessage
+from .state import State, create_state
+
 if TYPE_CHECKING:
     from .server import AgentServer, _HTTPServer
 
@@ -24,6 +28,27 @@ log = logging.getLogger("agentkit_min.server")
 
 _RUNS = re.compile(r"^/(networks|agents)/([^/]+)/runs/?$")
 _THREAD = re.compile(r"^/threads/([^/]+)/?$")
+
+
+def _run_request(body: dict[str, Any]) -> tuple[str | UserMessage, State[Any]]:
+    """The run input and initial state of a run request body, or a 400."""
+    from .server import HTTPError
+
+    value, data = body.get("input"), body.get("state", {})
+    thread_id = body.get("thread_id", body.get("threadId"))
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        try:
+            value = UserMessage.from_dict(value)
+        except (TypeError, ValueError) as exc:
+            raise HTTPError(400, "invalid_request", f"input: {exc}") from None
+    elif not isinstance(value, str):
+        raise HTTPError(400, "invalid_request",
+                        '"input" must be a string or a UserMessage object with a string "content"')
+    if not isinstance(data, dict):
+        raise HTTPError(400, "invalid_request", '"state" must be an object (the initial state.data)')
+    if thread_id is not None and not (isinstance(thread_id, str) and thread_id):
+        raise HTTPError(400, "invalid_request", '"thread_id" must be a non-empty string')
+    return value, create_state(data, thread_id=thread_id)
 
 
 def _dumps(value: Any) -> bytes:
@@ -116,11 +141,12 @@ class _Handler(BaseHTTPRequestHandler):
         match = _RUNS.match(path)
         assert match is not None
         target = self.app.target(match.group(1), unquote(match.group(2)))
-        body = self._body()
+        user_input, state = _run_request(self._body())
         if "text/event-stream" in self.headers.get("Accept", ""):
-            self._stream(target, body)
+            events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+            self._stream(self.app.start_run(target, user_input, state, events.put), events)
         else:
-            self._json(200, self.app.wait(self.app.start_run(target, body, None)))
+            self._json(200, self.app.wait(self.app.start_run(target, user_input, state, None)))
 
     def _threads(self, path: str, query: Any) -> None:
         lister = self._history_hook("list_threads")
@@ -180,12 +206,12 @@ class _Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, "invalid_request", "the body must be a JSON object")
         return body
 
-    def _stream(self, target: Any, body: dict[str, Any]) -> None:
+    def _stream(self, fut: concurrent.futures.Future[Any],
+                events: queue.SimpleQueue[dict[str, Any] | None]) -> None:
+        """Relay the run's events (`publish` puts them on `events`, on the loop thread)."""
         from .server import HTTPError
 
-        events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        fut = self.app.start_run(target, body, lambda chunk: events.put(("chunk", chunk)))
-        fut.add_done_callback(lambda _: events.put(("done", None)))
+        fut.add_done_callback(lambda _: events.put(None))  # the end of the stream
         self.close_connection = True  # an event stream ends when the connection closes
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -196,10 +222,10 @@ class _Handler(BaseHTTPRequestHandler):
         deadline = None if self.app.run_timeout is None else time.monotonic() + self.app.run_timeout
         while True:
             try:
-                kind, chunk = events.get(timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
+                chunk = events.get(timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
             except queue.Empty:
                 break  # run_timeout: wait() below cancels the run and answers 504
-            if kind == "done":
+            if chunk is None:
                 break
             self._sse(str(chunk.get("id", "")), str(chunk.get("event", "message")), chunk)
         try:

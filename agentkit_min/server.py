@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import AgentKitError, ModelError, UsageError
 from .messages import UserMessage
-from .state import State, create_state
+from .state import State
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -84,19 +84,6 @@ def run_json(run_id: str, state: State[Any], new_results: Sequence[AgentResult])
 
 def _slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _run_input(body: dict[str, Any]) -> str | UserMessage:
-    value = body.get("input")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("content"), str):
-        try:
-            return UserMessage.from_dict(value)
-        except (TypeError, ValueError) as exc:
-            raise HTTPError(400, "invalid_request", f"input: {exc}") from None
-    raise HTTPError(400, "invalid_request", '"input" must be a string or a UserMessage object '
-                    'with a string "content"')
 
 
 class AgentServer:
@@ -234,16 +221,9 @@ class AgentServer:
             raise HTTPError(404, "not_found", f"no {kind[:-1]} {slug!r} (available: {known})")
         return found
 
-    def start_run(self, target: Any, body: dict[str, Any],
+    def start_run(self, target: Any, user_input: str | UserMessage, state: State[Any],
                   publish: Callable[[dict[str, Any]], Any] | None) -> concurrent.futures.Future[Any]:
-        """Validate the body, then schedule the run on the loop thread."""
-        user_input = _run_input(body)
-        data, thread_id = body.get("state", {}), body.get("thread_id", body.get("threadId"))
-        if not isinstance(data, dict):
-            raise HTTPError(400, "invalid_request", '"state" must be an object (the initial state.data)')
-        if thread_id is not None and not (isinstance(thread_id, str) and thread_id):
-            raise HTTPError(400, "invalid_request", '"thread_id" must be a non-empty string')
-        state = create_state(data, thread_id=thread_id)
+        """Schedule a run on the loop thread."""
         assert self._loop is not None
         fut = asyncio.run_coroutine_threadsafe(self._execute(target, user_input, state, publish), self._loop)
         with self._lock:
