@@ -93,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
         from .server import HTTPError
 
         self.app.track(+1)
-        self._body_read = False
+        self._body_read = self._streaming = False
         try:
             url = urlsplit(self.path)
             path, query = url.path, parse_qs(url.query)
@@ -113,6 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(err.status, err.type, err.message, err.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away; nothing to answer
+        except Exception:
+            log.exception("request %s %s failed", method, self.path)
+            self.close_connection = True
+            if not self._streaming:  # an event stream already has its 200 status line
+                self._error(500, "internal_error", "the request failed; see the server log")
         finally:
             self.app.track(-1)
 
@@ -212,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         from .server import HTTPError
 
         fut.add_done_callback(lambda _: events.put(None))  # the end of the stream
-        self.close_connection = True  # an event stream ends when the connection closes
+        self.close_connection = self._streaming = True  # an event stream ends when the connection closes
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")

@@ -2,7 +2,7 @@
 
     server = create_server(networks=[network], token="s3cret")
     server.listen(3010)            # serves in a background thread, 127.0.0.1 by default
-    server.serve_forever()         # or block here until shutdown() / Ctrl-C
+    server.serve_forever()         # block until shutdown(), Ctrl-C or SIGTERM (graceful)
 
 Routes (every route but /health needs `Authorization: Bearer <token>` when a token is set):
 
