@@ -192,13 +192,18 @@ class MCPClient:
 
     async def _read_loop(self) -> None:
         error: MCPConnectionError
+        bad = 0  # consecutive malformed messages; a stream of nothing else is a dead peer
         try:
             while True:
-                message = await self.transport.receive()
-                try:
+                try:  # one malformed message (e.g. a bad WebSocket text frame) is not fatal
+                    message = await self.transport.receive()
                     event = self._session.receive(message)
+                    bad = 0
                 except ProtocolError as exc:
                     logger.warning("MCP server %r sent an invalid message: %s", self.name, exc)
+                    bad += 1
+                    if bad >= 100:
+                        raise MCPConnectionError(f"100 malformed messages in a row; last: {exc}") from exc
                     continue
                 self._dispatch(event)
         except MCPConnectionError as exc:

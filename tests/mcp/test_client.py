@@ -257,3 +257,37 @@ def test_open_tools_closes_every_client_when_one_fails(monkeypatch: pytest.Monke
     for bad in ([{"transport": {"type": "good"}}], [{"name": "a"}], ["a"]):
         with pytest.raises(UsageError):
             run(main(bad))  # type: ignore[arg-type]
+
+
+class GarblingPeer(Peer):
+    """A peer whose transport raises a protocol error for every message marked garbled."""
+
+    async def receive(self) -> dict[str, Any]:
+        message = await self.inbox.get()
+        if message.get("garbled"):
+            from agentkit_min.errors import RemoteProtocolError
+            raise RemoteProtocolError("bad frame")
+        return message
+
+
+def test_one_malformed_message_does_not_end_the_session() -> None:
+    def handle(message: dict[str, Any]) -> Reply:
+        return [{"garbled": True}, ok(message, {"tools": []})]
+
+    async def main() -> Any:
+        async with MCPClient(GarblingPeer(handle)) as client:
+            return await client.request("tools/list", timeout=5)
+
+    assert run(main()) == {"tools": []}
+
+
+def test_a_stream_of_only_malformed_messages_fails_pending_calls() -> None:
+    def handle(message: dict[str, Any]) -> Reply:
+        return [{"garbled": True}] * 100
+
+    async def main() -> Any:
+        async with MCPClient(GarblingPeer(handle)) as client:
+            return await client.request("tools/list", timeout=5)
+
+    with pytest.raises(MCPConnectionError, match="malformed"):
+        run(main())
