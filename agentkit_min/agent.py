@@ -123,7 +123,7 @@ class Agent:
             if callable(append):  # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
                 await maybe_await(append(hctx))
-        except BaseException as exc:
+        except Exception as exc:  # not BaseException: durable engines pause runs by raising
             if standalone:
                 await run._emit("run.failed", scope="agent", runId=run.agent_run_id, name=self.name,
                                 error=str(exc), recoverable=False)

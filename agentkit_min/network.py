@@ -162,7 +162,7 @@ class NetworkRun:
                     break  # decision Q1: the router is not asked again
                 self._stack.extend(a.name for a in await self._next_agents(input, router))
             await save_thread(self.history, ctx, self.initial_result_count)
-        except BaseException as exc:
+        except Exception as exc:  # not BaseException: a durable engine pauses runs by raising
             await self._emit("run.failed", scope="network", runId=self.run_id,
                              error=str(exc), recoverable=False)
             raise
