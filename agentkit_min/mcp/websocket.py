@@ -1,9 +1,11 @@
 """Sans-IO WebSocket client codec: RFC 6455, the subset an MCP client needs.
 
-What it does: builds the HTTP/1.1 Upgrade request (RFC 6455 section 4.1), checks the server's
-101 answer (4.1, 4.2.2), masks and frames what we send (5.2, 5.3), parses and reassembles
-what the server sends (5.4 fragmentation, 5.5 control frames, 5.6 data frames), validates the
-UTF-8 of text messages incrementally (8.1) and runs the closing handshake (5.5.1, 7.1, 7.4).
+What it does: runs one client connection as a state machine over bytes (RFC 6455 section 4
+and 7). Masks and frames what we send (5.2, 5.3), parses and reassembles what the server
+sends (5.4 fragmentation, 5.5 control frames, 5.6 data frames), validates the UTF-8 of text
+messages incrementally (8.1), answers pings, and runs the closing handshake (5.5.1, 7.1, 7.4).
+The opening handshake (the Upgrade request, the checks on the 101 answer, 4.1 and 4.2.2)
+lives in `ws_handshake.py`; its names are re-exported here, so this module is the whole API.
 
 What it deliberately doesn't do: any IO, clocks or threads (the caller owns the socket; see
 `ws.py`); the server role; extensions (we never offer `permessage-deflate`, so a set RSV bit
@@ -34,31 +36,24 @@ States (the table `_TRANSITIONS` below is the authority)::
 
 from __future__ import annotations
 
-import base64
 import codecs
 import enum
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..errors import LocalProtocolError, RemoteProtocolError
+from .ws_handshake import Accepted, Handshake, Request, accept_key
 
 __all__ = [
     "State", "Opcode", "Request", "Accepted", "TextMessage", "BinaryMessage", "Ping", "Pong",
     "CloseConnection", "Event", "ClientConnection", "accept_key",
 ]
 
-# RFC 6455 section 1.3: the server proves it read our key by hashing it with this GUID.
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # 7.4.1 defines these codes; 1004 is reserved, and 1005, 1006 and 1015 "MUST NOT be set as a
 # status code in a Close control frame". 1012-1014 were registered with IANA later (7.4.2).
 _VALID_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
                                 1012, 1013, 1014})
-# Headers the codec itself must own; a caller overriding them would break the handshake.
-_RESERVED_HEADERS = frozenset({"host", "upgrade", "connection", "sec-websocket-key",
-                               "sec-websocket-version", "sec-websocket-protocol",
-                               "sec-websocket-extensions"})
 
 
 class State(enum.Enum):
@@ -91,22 +86,6 @@ class Opcode(enum.IntEnum):
     CLOSE = 0x8
     PING = 0x9
     PONG = 0xA
-
-
-@dataclass(frozen=True)
-class Request:
-    """Ours: the opening handshake. `host` is the Host header value (with the port if not default)."""
-    host: str
-    target: str = "/"
-    subprotocols: tuple[str, ...] = ()
-    extra_headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """The server accepted the upgrade; `subprotocol` is the one it chose, if any."""
-    subprotocol: str | None
-    headers: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -143,11 +122,6 @@ class CloseConnection:
 _OPCODES = frozenset(int(op) for op in Opcode)
 
 Event = Request | Accepted | TextMessage | BinaryMessage | Ping | Pong | CloseConnection
-
-
-def accept_key(key: bytes) -> str:
-    """The Sec-WebSocket-Accept value a server must answer for our base64 `key` (4.2.2)."""
-    return base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode("ascii")
 
 
 def _mask(data: bytes, mask: bytes) -> bytes:
@@ -188,14 +162,10 @@ class ClientConnection:
         self.state = State.CONNECTING
         self._max_message = max_message_size
         self._random = random_bytes
-        self._max_head = max_handshake_size
+        self._handshake = Handshake(random_bytes=random_bytes, max_head=max_handshake_size)
         self._buf = bytearray()
         self._pos = 0  # bytes of _buf already consumed; compacted in receive_data
         self._eof = False
-        self._key: bytes | None = None
-        self._offered: tuple[str, ...] = ()
-        self._scanned = 0  # how far the head has been searched for CRLFCRLF (no re-scan)
-        self._rejected: tuple[int, str, int | None, bool] | None = None
         self._header: tuple[bool, int, int] | None = None  # (fin, opcode, length) awaiting payload
         self._msg_opcode: int | None = None  # opcode of the fragmented message in progress
         self._msg_parts: list[bytes] = []
@@ -259,7 +229,9 @@ class ClientConnection:
             LocalProtocolError: the event is not allowed in the current state, or is malformed.
         """
         if isinstance(event, Request):
-            return self._request(event)
+            if self.state is not State.CONNECTING:
+                raise LocalProtocolError("the opening handshake can only be sent once, first")
+            return self._handshake.request(event)
         if isinstance(event, CloseConnection):
             return self._close(event)
         if self.state is not State.OPEN:
@@ -296,34 +268,6 @@ class ClientConnection:
         self.state = State.CLOSED
         self._msg_opcode, self._msg_parts, self._msg_text = None, [], []
 
-    def _request(self, req: Request) -> bytes:
-        if self.state is not State.CONNECTING or self._key is not None:
-            raise LocalProtocolError("the opening handshake can only be sent once, first")
-        if not req.target.startswith("/") or any(c.isspace() for c in req.target):
-            raise LocalProtocolError(f"request target must be a path without spaces, got {req.target!r}")
-        # 4.1: "a randomly selected 16-byte value that has been base64-encoded".
-        self._key = base64.b64encode(self._random(16))
-        self._offered = req.subprotocols
-        lines = [f"GET {req.target} HTTP/1.1", f"Host: {req.host}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {self._key.decode('ascii')}",
-                 "Sec-WebSocket-Version: 13"]
-        if req.subprotocols:
-            lines.append("Sec-WebSocket-Protocol: " + ", ".join(req.subprotocols))
-        for name, value in req.extra_headers:
-            if name.lower() in _RESERVED_HEADERS:
-                raise LocalProtocolError(f"header {name!r} is set by the WebSocket handshake itself")
-            if not name or any(c in name for c in ": \t"):
-                raise LocalProtocolError(f"invalid header name {name!r}")
-            lines.append(f"{name}: {value}")
-        text = "\r\n".join(lines)
-        # A CR or LF inside a value would let it smuggle extra header lines (injection).
-        if any(c in line for line in lines for c in "\r\n\0"):
-            raise LocalProtocolError("header names and values must not contain CR, LF or NUL")
-        try:
-            return (text + "\r\n\r\n").encode("ascii")
-        except UnicodeEncodeError:
-            raise LocalProtocolError("request target and headers must be ASCII") from None
-
     def _close(self, event: CloseConnection) -> bytes:
         if self.state is not State.OPEN:
             if self.state is State.CONNECTING:
@@ -359,64 +303,12 @@ class ClientConnection:
     # ---- receiving: the handshake ----------------------------------------------------------
 
     def _handshake_event(self) -> Event | None:
-        if self._rejected is not None:
-            return self._rejection()
-        if self._key is None:
-            return self._dropped() if self._eof else None
-        end = self._buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
-        if end < 0:
-            self._scanned = len(self._buf)
-            if self._scanned > self._max_head:
-                raise RemoteProtocolError(f"handshake response head exceeds {self._max_head} bytes")
-            return self._dropped() if self._eof else None
-        status, reason, headers = _parse_head(bytes(self._buf[:end]))
-        self._pos = end + 4  # frames may follow the head in the same read: keep them
-        fields: dict[str, str] = {}
-        for name, value in headers:  # repeated fields combine into one list (RFC 9110 5.3)
-            key = name.lower()
-            fields[key] = f"{fields[key]}, {value}" if key in fields else value
-        if status != 101:
-            length = fields.get("content-length", "")
-            chunked = "chunked" in fields.get("transfer-encoding", "").lower()
-            known = length.isascii() and length.isdigit()
-            self._rejected = (status, reason, int(length) if known else None, chunked)
-            return self._rejection()
-        self._check_upgrade(fields)
-        self._move("accepted")
-        return Accepted(fields.get("sec-websocket-protocol"), tuple(headers))
-
-    def _check_upgrade(self, fields: dict[str, str]) -> None:
-        # 4.1, the client's checks on the server's handshake, in the RFC's order (items 2-6).
-        def tokens(name: str) -> list[str]:
-            return [t.strip().lower() for t in fields.get(name, "").split(",")]
-
-        if "websocket" not in tokens("upgrade"):
-            raise RemoteProtocolError("101 response lacks 'Upgrade: websocket'")
-        if "upgrade" not in tokens("connection"):
-            raise RemoteProtocolError("101 response lacks 'Connection: Upgrade'")
-        assert self._key is not None
-        if fields.get("sec-websocket-accept") != accept_key(self._key):
-            raise RemoteProtocolError("Sec-WebSocket-Accept does not match our key")
-        if fields.get("sec-websocket-extensions", "").strip():
-            raise RemoteProtocolError("server enabled an extension we did not offer")
-        chosen = fields.get("sec-websocket-protocol")
-        if chosen is not None and chosen not in self._offered:
-            raise RemoteProtocolError(f"server chose subprotocol {chosen!r}, not one we offered")
-
-    def _rejection(self) -> Event | None:
-        # A non-101 answer: wait for (a bit of) its body so the error can quote it.
-        assert self._rejected is not None
-        status, reason, length, chunked = self._rejected
-        body = bytes(self._buf[self._pos:])
-        if length is not None:
-            done = len(body) >= min(length, 512)
-        else:
-            done = len(body) >= 512 or (chunked and b"0\r\n\r\n" in body)
-        if not (done or self._eof):
-            return None
-        snippet = " ".join(body[:512].decode("utf-8", "replace").split())[:200]
-        raise RemoteProtocolError(f"server refused the WebSocket upgrade: HTTP {status} "
-                                  f"{reason}" + (f": {snippet}" if snippet else ""))
+        # The head may be followed by frames in the same read: `_pos` moves past the head only.
+        accepted, self._pos = self._handshake.receive(self._buf, self._pos, self._eof)
+        if accepted is not None:
+            self._move("accepted")
+            return accepted
+        return self._dropped() if self._eof else None
 
     def _dropped(self) -> CloseConnection:
         # 7.1.5: a connection closed without a close frame has status 1006 (never on the wire).
@@ -535,20 +427,3 @@ def _parse_close(payload: bytes) -> tuple[int, str]:
         return code, payload[2:].decode("utf-8")
     except UnicodeDecodeError:
         raise RemoteProtocolError("close reason is not valid UTF-8", close_code=1007) from None
-
-
-def _parse_head(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
-    # RFC 9112 status line and field lines; latin-1 never fails, so odd bytes pass as text.
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not (
-            len(parts[1]) == 3 and parts[1].isascii() and parts[1].isdigit()):
-        raise RemoteProtocolError(f"not an HTTP/1.1 status line: {status_line[:80]!r}")
-    headers: list[tuple[str, str]] = []
-    for line in lines:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise RemoteProtocolError(f"malformed header line: {line[:80]!r}")
-        headers.append((name, value.strip(" \t")))
-    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
-
