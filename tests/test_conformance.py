@@ -561,8 +561,12 @@ def test_cases_exist_and_are_well_formed() -> None:
     ids = [c["id"] for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     deviations = (CASES.parent / "deviations.md").read_text(encoding="utf-8")
+    decisions = {f"Q{i}" for i in range(1, 18)} | {"G1", "G2", "G3"}
     for case in cases:
-        assert case["description"] and "expected" in case or case.get("mode") == "state", case["id"]
+        assert case["description"], case["id"]
+        assert "ops" in case if case.get("mode") == "state" else "expected" in case, case["id"]
+        assert set(case.get("decisions", [])) <= decisions, case["id"]
+        assert all(isinstance(n, int) and 1 <= n <= 50 for n in case.get("scenarios", [])), case["id"]
         for dev in case.get("deviations", []) + case.get("ts", {}).get("deviations", []):
             assert f"`{dev}`" in deviations, f"{case['id']}: deviation {dev} is not in spec/deviations.md"
 
