@@ -256,7 +256,8 @@ class ClientConnection:
         self._outbox.clear()
         if self._echo_queued:
             self._echo_queued = False
-            self._move("echo_sent")
+            if self.state is State.REMOTE_CLOSING:  # a drop may already have CLOSED it
+                self._move("echo_sent")
         return out
 
     # ---- sending ---------------------------------------------------------------------------

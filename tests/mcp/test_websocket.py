@@ -641,3 +641,13 @@ def test_state_moves_only_along_the_diagram(actions: list[str], drop: bool) -> N
             assert len(events) == 1 and isinstance(events[0], CloseConnection)
             assert events[0].code == 1006
         assert state(client) is State.CLOSED
+
+
+def test_drop_after_server_close_before_echo_is_sent_does_not_crash() -> None:
+    client = opened()
+    client.receive_data(server_frame(8, (1000).to_bytes(2, "big")))
+    assert list(client.events()) == [CloseConnection(1000, "")]
+    client.receive_data(None)  # the TCP connection drops before we wrote our echo
+    list(client.events())
+    client.data_to_send()  # must not raise: the connection is simply closed
+    assert client.state is State.CLOSED
