@@ -74,6 +74,7 @@ SECRET_HEADERS = frozenset(
 )
 _SECRET_QUERY = re.compile(r"([?&](?:key|api[-_]?key)=)[^&#]*", re.IGNORECASE)
 _READ_CHUNK = 64 * 1024
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(..., ensure_ascii=False) rebuilds it
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class HTTPResponse:
     headers: Mapping[str, str]
     body: Any
     """Decoded JSON, or the text itself when it is not JSON (proxy HTML pages, truncated JSON)."""
+    text: str = ""
+    """The body as received (UTF-8 decoded)."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def urllib_transport(
             response = exc
         with response:
             status = response.status if response.status is not None else 0
-            lowered = {k.lower(): v for k, v in response.headers.items()}
+            received = dict(response.headers.items())
             data = _read_with_deadline(response, deadline)
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, (socket.timeout, TimeoutError)):
@@ -181,7 +184,7 @@ def urllib_transport(
         raise TimeoutError(f"no answer within {timeout}s") from exc
     except http.client.HTTPException as exc:  # IncompleteRead, RemoteDisconnected, BadStatusLine
         raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
-    return status, lowered, data
+    return status, received, data
 
 
 def _read_with_deadline(response: Any, deadline: float) -> bytes:
@@ -198,13 +201,14 @@ def _read_with_deadline(response: Any, deadline: float) -> bytes:
                 raise http.client.IncompleteRead(b"".join(chunks), missing)
             return b"".join(chunks)
         chunks.append(chunk)
+        if getattr(response, "length", None) == 0:  # Content-Length reached: no need to ask again
+            return b"".join(chunks)
         if time.monotonic() > deadline:
             raise TimeoutError("the response body took longer than the timeout")
 
 
-def decode_body(data: bytes) -> Any:
-    """JSON when the bytes are JSON, else the text (so error pages and truncation survive)."""
-    text = data.decode("utf-8", errors="replace")
+def decode_body(text: str) -> Any:
+    """JSON when the text is JSON, else the text (so error pages and truncation survive)."""
     if not text.strip():
         return text
     try:
@@ -257,9 +261,10 @@ def post_json(
                 f"or set ALLOW_MODEL_REQUESTS = True."
             )
         transport = urllib_transport
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    all_headers = {"content-type": "application/json", "accept": "application/json", **headers}
-    if logger.isEnabledFor(logging.DEBUG):
+    data = _ENCODER.encode(body).encode("utf-8")
+    all_headers = {"content-type": "application/json", **headers}
+    debug = logger.isEnabledFor(logging.DEBUG)
+    if debug:
         logger.debug(
             "%s request: POST %s headers=%s body=%s", provider, redact_url(url),
             json.dumps(redact_headers(all_headers)), data.decode("utf-8"),
@@ -280,13 +285,13 @@ def post_json(
             )
             delay = policy.backoff(attempt)
         else:
+            text = raw.decode("utf-8", errors="replace")
             response = HTTPResponse(
-                status, {k.lower(): v for k, v in raw_headers.items()}, decode_body(raw)
+                status, {k.lower(): v for k, v in raw_headers.items()}, decode_body(text), text
             )
-            logger.debug(
-                "%s response: HTTP %d in %.3fs (attempt %d)",
-                provider, status, time.monotonic() - started, attempt + 1,
-            )
+            if debug:
+                logger.debug("%s response: HTTP %d in %.3fs (attempt %d)",
+                             provider, status, time.monotonic() - started, attempt + 1)
             if not _should_retry(status) or attempt >= policy.max_retries:
                 return response
             if no_retry is not None and no_retry(response):

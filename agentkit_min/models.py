@@ -9,8 +9,9 @@ parts together (spec/semantics.md section 5.2; decisions Q8, Q16):
 
 API keys come from the `api_key` argument, else from the provider's environment variable,
 read when `infer` is called (never at import or construction); a missing key raises
-`MissingAPIKeyError` before any request. The blocking HTTP call runs in a worker thread
-(`asyncio.to_thread`), so concurrent runs do not block each other or the event loop.
+`MissingAPIKeyError` before any request. `infer` runs the whole blocking pipeline
+(`infer_sync`) in a worker thread (`asyncio.to_thread`), so concurrent runs do not block
+each other or the event loop.
 A key is never logged, never put in an error, and scrubbed from response bodies if a proxy
 echoes it back.
 
@@ -117,20 +118,31 @@ class ProviderModel:
     async def infer(
         self, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str
     ) -> ModelResponse:
-        """Run one inference: build the request, POST it (off the event loop), parse the reply."""
+        """Run one inference in a worker thread (`asyncio.to_thread`), off the event loop."""
+        self.api_key()  # a missing key fails here, in the caller's frame, before any request
+        return await asyncio.to_thread(self.infer_sync, messages, tools, tool_choice)
+
+    def infer_sync(
+        self, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str
+    ) -> ModelResponse:
+        """The same inference, blocking the calling thread: build, POST, parse."""
         key = self.api_key()
         request = self.adapter.build_request(
             self._wire_model, messages, tools, tool_choice or "auto", self.default_parameters)
         url = self.base_url + (self._path if self._path is not None else request.path)
         headers = {**request.headers, **self._headers, **self._auth(key)}
-        response = await asyncio.to_thread(
-            http.post_json, self.provider, url, headers, request.body,
-            timeout=self.timeout, retry=self.retry,
-            no_retry=lambda r: r.status == 429 and is_context_length(r.body),
+        response = http.post_json(
+            self.provider, url, headers, request.body, timeout=self.timeout, retry=self.retry,
+            no_retry=_context_error,
         )
-        body = _scrub(response.body, key)
+        body = _scrub(response.body, key) if key in response.text else response.body
         output, usage = self.adapter.parse_response(response.status, body, response.headers)
         return ModelResponse(output=output, raw=body, usage=usage)
+
+
+def _context_error(response: http.HTTPResponse) -> bool:
+    """A 429 that says the prompt is too long (Gemini does this): retrying cannot help."""
+    return response.status == 429 and is_context_length(response.body)
 
 
 def _scrub(body: Any, key: str) -> Any:

@@ -83,7 +83,10 @@ def json_text(value: JSON) -> str:
     """
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(value)
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: hot path
 
 
 def parse_arguments(raw: Any, tool_name: str) -> dict[str, JSON]:

@@ -95,18 +95,34 @@ def _tool_choice(choice: str, tools: Sequence[Tool], provider: str) -> JSON:
     return {"type": "function", "function": {"name": choice}}
 
 
-def convert_tools(tools: Sequence[Tool], force_strict: bool | None = None) -> list[JSON]:
-    """Tools as Chat Completions function definitions (decision G1 for `strict`)."""
+# Checking a schema against the strict rules walks all of it; tools live as long as their
+# agents, so the answer is remembered per schema object (the object itself is held, so its
+# id cannot be reused). A schema mutated after its first request is not re-checked.
+_STRICT: dict[int, tuple[Mapping[str, Any], bool]] = {}
+
+
+def _strict_ok(params: Mapping[str, Any]) -> bool:
+    cached = _STRICT.get(id(params))
+    if cached is not None and cached[0] is params:
+        return cached[1]
     from ..schema import openai_strict_compatible
 
+    if len(_STRICT) > 1024:
+        _STRICT.clear()
+    ok = openai_strict_compatible(params)
+    _STRICT[id(params)] = (params, ok)
+    return ok
+
+
+def convert_tools(tools: Sequence[Tool], force_strict: bool | None = None) -> list[JSON]:
+    """Tools as Chat Completions function definitions (decision G1 for `strict`)."""
     out: list[JSON] = []
     for tool in tools:
         fn: dict[str, Any] = {"name": tool.name}
         if tool.description is not None:
             fn["description"] = tool.description
         params = tool.parameters
-        strict = tool.strict if tool.strict is not None else (
-            params is not None and openai_strict_compatible(params))
+        strict = tool.strict if tool.strict is not None else (params is not None and _strict_ok(params))
         if force_strict is not None:
             strict = force_strict
         if params is None and strict:  # strict mode needs an explicit empty object schema

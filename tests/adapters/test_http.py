@@ -49,7 +49,7 @@ def test_success_returns_decoded_json_and_sends_json_body() -> None:
     script = Script((200, {"Content-Type": "application/json"}, {"ok": True}))
     with use_transport(script):
         response = post_json("openai", URL, {"authorization": "Bearer k"}, {"a": "é"}, timeout=7)
-    assert response == HTTPResponse(200, {"content-type": "application/json"}, {"ok": True})
+    assert response == HTTPResponse(200, {"content-type": "application/json"}, {"ok": True}, '{"ok": true}')
     method, url, headers, body, timeout = script.calls[0]
     assert (method, url, timeout) == ("POST", URL, 7)
     assert json.loads(body) == {"a": "é"} and headers["content-type"] == "application/json"
