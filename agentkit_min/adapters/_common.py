@@ -37,6 +37,7 @@ from ..messages import JSON, Usage
 __all__ = [
     "Request",
     "as_object",
+    "decoded",
     "dig",
     "error_message",
     "is_context_length",
@@ -125,6 +126,19 @@ def _argument_candidates(text: str) -> Iterator[str]:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"`":
         yield text[1:-1]
     yield re.sub(r"`([^`]*)`", lambda m: json.dumps(m.group(1)), text)
+
+
+def decoded(body: Any) -> Any:
+    """A response body as JSON when it is JSON: bytes and JSON text are decoded, other text
+    (an event stream, an HTML page) is returned as text, decoded JSON unchanged."""
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body).decode("utf-8", errors="replace")
+    if isinstance(body, str) and body.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
 
 
 def as_object(body: Any, provider: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from ..tool import Tool
 from ._common import (
     Request,
     as_object,
+    decoded,
     json_text,
     parse_arguments,
     raise_for_status,
@@ -169,6 +170,7 @@ def parse_response(
         ModelHTTPError (a subclass): an error status, or an error body (529 overloaded...).
         ModelResponseError: a success status with a body that is not a message.
     """
+    body = decoded(body)
     raise_for_status(PROVIDER, status, body, headers)
     if isinstance(body, str):
         from ._stream import collapse_anthropic  # a streamed (SSE) body, when one is handed to us

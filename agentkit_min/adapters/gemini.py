@@ -42,6 +42,7 @@ from ..tool import Tool
 from ._common import (
     Request,
     as_object,
+    decoded,
     json_text,
     parse_arguments,
     raise_body_error,
@@ -165,6 +166,7 @@ def parse_response(
         ModelHTTPError (a subclass): an error status (400 API_KEY_INVALID is an auth error).
         ModelResponseError: a success status with a body that is not a response.
     """
+    body = decoded(body)
     raise_for_status(PROVIDER, status, body, headers)
     if isinstance(body, (str, list)):
         from ._stream import collapse_gemini

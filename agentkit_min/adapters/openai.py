@@ -36,6 +36,7 @@ from ..tool import Tool
 from ._common import (
     Request,
     as_object,
+    decoded,
     dig,
     json_text,
     parse_arguments,
@@ -179,6 +180,7 @@ def parse_response(
         ModelHTTPError (a subclass): `status` is an error status.
         ModelResponseError: a success status with a body that holds no usable reply.
     """
+    body = decoded(body)
     raise_for_status(provider, status, body, headers)
     if isinstance(body, str):
         from ._stream import collapse_openai  # a streamed (SSE) body, when one is handed to us

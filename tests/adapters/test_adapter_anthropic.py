@@ -214,3 +214,10 @@ def test_list_content_and_empty_texts() -> None:
         text_message("assistant", ""), text_message("user", "c")]
     assert build(messages)["messages"] == [{"role": "user", "content": [
         {"type": "text", "text": "a"}, {"type": "text", "text": "b"}, {"type": "text", "text": "c"}]}]
+
+
+def test_bodies_given_as_bytes_or_json_text_are_decoded_first() -> None:
+    body = message({"type": "text", "text": "hi"})
+    assert anthropic.parse_response(200, json.dumps(body).encode())[0][0].get("content") == "hi"
+    with pytest.raises(ServerError, match="Overloaded"):
+        anthropic.parse_response(529, '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')

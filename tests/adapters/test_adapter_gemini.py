@@ -213,3 +213,12 @@ def test_tool_call_message_sent_by_another_provider_has_no_gemini_meta() -> None
             "meta": {"anthropic": {"irrelevant": True}}}
     body = build([text_message("user", "go"), tool_call_message([call])])  # type: ignore[list-item]
     assert body["contents"][1] == {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"a": 1}, "id": "call_x"}}]}
+
+
+def test_bodies_given_as_bytes_or_json_text_are_decoded_first() -> None:
+    body = response({"text": "hi"})
+    assert gemini.parse_response(200, json.dumps(body))[0][0].get("content") == "hi"
+    assert gemini.parse_response(200, json.dumps([body]).encode())[0][0].get("content") == "hi"
+    with pytest.raises(AuthenticationError):
+        gemini.parse_response(400, b'{"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",'
+                                   b' "status": "INVALID_ARGUMENT"}}')

@@ -295,3 +295,12 @@ def test_deepseek_reasoning_is_kept_but_not_sent_back_and_cache_hits_counted() -
     assert usage["cache_read_tokens"] == 8
     wire = deepseek.build_request("deepseek-reasoner", output, [], "auto").body["messages"]
     assert wire == [{"role": "assistant", "content": "42"}]
+
+
+def test_bodies_given_as_bytes_or_json_text_are_decoded_first() -> None:
+    body = choice({"content": "hi"})
+    for raw in (json.dumps(body), json.dumps(body).encode(), "  " + json.dumps(body)):
+        assert openai.parse_response(200, raw)[0][0].get("content") == "hi"
+    with pytest.raises(AuthenticationError) as info:
+        openai.parse_response(401, json.dumps({"error": {"message": "Incorrect API key provided"}}).encode())
+    assert info.value.message == "Incorrect API key provided"
