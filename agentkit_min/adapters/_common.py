@@ -36,6 +36,7 @@ from ..messages import JSON, Usage
 
 __all__ = [
     "Request",
+    "as_list",
     "as_object",
     "decoded",
     "dig",
@@ -189,7 +190,7 @@ def _error_code(body: Any) -> str:
     err = body.get("error")
     if isinstance(err, dict):
         parts += [str(err.get(k, "")) for k in ("type", "code", "status")]
-        for detail in err.get("details") or []:
+        for detail in err["details"] if isinstance(err.get("details"), list) else []:
             if isinstance(detail, dict):
                 parts.append(str(detail.get("reason", "")))
     parts.append(str(body.get("code", "")))
@@ -205,7 +206,8 @@ def _gemini_retry_delay(body: Any) -> float | None:
     if isinstance(body, list) and len(body) == 1:
         body = body[0]
     err = body.get("error") if isinstance(body, dict) else None
-    for detail in (err.get("details") or []) if isinstance(err, dict) else []:
+    details = err.get("details") if isinstance(err, dict) else None
+    for detail in details if isinstance(details, list) else []:
         delay = detail.get("retryDelay") if isinstance(detail, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
             try:
@@ -263,6 +265,15 @@ def usage_from(numbers: Mapping[str, Any]) -> Usage:
             continue
         usage[key] = int(value)  # type: ignore[literal-required]
     return usage
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    """`value` when it is a list, [] when absent; ModelResponseError for anything else."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise ModelResponseError(f"{what} should be a list, got {str(value)[:100]!r}")
 
 
 def dig(obj: Any, *path: str) -> Any:

@@ -21,13 +21,35 @@ Text that is not an event stream is returned unchanged, for the caller to report
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+from ..errors import ModelResponseError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["collapse_anthropic", "collapse_gemini", "collapse_openai", "sse_events"]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _guarded(fn: F) -> F:
+    """A stream whose events have the wrong shapes is a ModelResponseError, not a crash."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            raise ModelResponseError(f"malformed streamed response ({type(exc).__name__}: {exc})") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _index(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def sse_events(text: str) -> list[tuple[str | None, str]]:
@@ -66,6 +88,7 @@ def _json_events(text: str) -> list[tuple[str | None, Any]] | None:
     return out
 
 
+@_guarded
 def collapse_openai(text: str, provider: str = "openai") -> Any:
     """One chat.completion object from an OpenAI-style SSE body (or `text` unchanged)."""
     events = _json_events(text)
@@ -99,7 +122,7 @@ def collapse_openai(text: str, provider: str = "openai") -> Any:
 
 
 def _openai_delta(choices: dict[int, dict[str, Any]], delta_choice: dict[str, Any]) -> None:
-    index = delta_choice.get("index", 0)
+    index = _index(delta_choice.get("index"))
     choice = choices.setdefault(index, {"index": index, "message": {"role": "assistant"},
                                         "finish_reason": None})
     message = choice["message"]
@@ -121,6 +144,7 @@ def _openai_delta(choices: dict[int, dict[str, Any]], delta_choice: dict[str, An
         slot["function"]["arguments"] += fn.get("arguments") or ""
 
 
+@_guarded
 def collapse_anthropic(text: str) -> Any:
     """One Messages API `message` from an Anthropic SSE body (or `text` unchanged)."""
     events = _json_events(text)
@@ -138,9 +162,10 @@ def collapse_anthropic(text: str) -> Any:
         if kind == "message_start" and isinstance(data.get("message"), dict):
             message.update({k: v for k, v in data["message"].items() if k != "content"})
         elif kind == "content_block_start":
-            blocks[data.get("index", len(blocks))] = dict(data.get("content_block") or {})
+            block = data.get("content_block")
+            blocks[_index(data.get("index", len(blocks)))] = dict(block) if isinstance(block, dict) else {}
         elif kind == "content_block_delta":
-            index = data.get("index", 0)
+            index = _index(data.get("index"))
             _anthropic_delta(blocks.setdefault(index, {}), partial, index, data.get("delta") or {})
         elif kind == "message_delta":
             message.update(data.get("delta") or {})
@@ -169,6 +194,7 @@ def _anthropic_delta(block: dict[str, Any], partial: dict[int, str], index: int,
         block.setdefault("citations", []).append(delta.get("citation"))
 
 
+@_guarded
 def collapse_gemini(body: Any) -> Any:
     """One generateContent response from streamed chunks (a list or SSE text)."""
     chunks: Any = body
@@ -198,7 +224,7 @@ def collapse_gemini(body: Any) -> Any:
 
 
 def _gemini_candidate(candidates: dict[int, dict[str, Any]], candidate: dict[str, Any]) -> None:
-    index = candidate.get("index", 0)
+    index = _index(candidate.get("index"))
     slot = candidates.setdefault(index, {"index": index, "content": {"role": "model", "parts": []}})
     for key, value in candidate.items():
         if key != "content":

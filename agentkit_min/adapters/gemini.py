@@ -41,6 +41,7 @@ from ..messages import JSON, Message, TextMessage, ToolCallMessage, ToolMessage,
 from ..tool import Tool
 from ._common import (
     Request,
+    as_list,
     as_object,
     decoded,
     json_text,
@@ -193,7 +194,7 @@ def parse_response(
 
 def _parse_candidate(candidate: dict[str, Any], seed: str) -> list[Message]:
     content: dict[str, Any] = candidate["content"] if isinstance(candidate.get("content"), dict) else {}
-    parts = [p for p in (content.get("parts") or []) if isinstance(p, dict)]
+    parts = [p for p in as_list(content.get("parts"), "gemini content.parts") if isinstance(p, dict)]
     has_calls = any("functionCall" in p for p in parts)
     output: list[Message] = []
     pending: list[Any] = []

@@ -35,6 +35,7 @@ from ..messages import JSON, Message, StopReason, TextMessage, ToolCallMessage, 
 from ..tool import Tool
 from ._common import (
     Request,
+    as_list,
     as_object,
     decoded,
     dig,
@@ -199,7 +200,7 @@ def parse_response(
 
 def _parse_choice(choice: dict[str, Any], provider: str) -> list[Message]:
     message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
-    calls = [c for c in (message.get("tool_calls") or []) if isinstance(c, dict)]
+    calls = [c for c in as_list(message.get("tool_calls"), f"{provider} tool_calls") if isinstance(c, dict)]
     if isinstance(message.get("function_call"), dict):  # the legacy single-function shape
         calls.append({"id": "function_call", "function": message["function_call"]})
     stop: StopReason = "tool" if calls else "stop"

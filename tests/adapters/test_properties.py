@@ -190,3 +190,33 @@ def test_gemini_round_trip(messages: list[Message]) -> None:
     output, _ = gemini.parse_response(200, response)
     assert parsed_calls(output) == expected_calls(messages)
     assert parsed_texts(output) == texts_of(messages, "assistant", skip=trailing)
+
+
+# --- fuzz: whatever comes back, parse_response returns messages or raises a typed error ----
+
+KEYS = st.sampled_from(["choices", "message", "content", "tool_calls", "function", "arguments", "name", "id",
+                        "type", "text", "candidates", "parts", "functionCall", "args", "usage", "usageMetadata",
+                        "error", "code", "finishReason", "thoughtSignature", "tool_use", "input", "refusal",
+                        "promptFeedback", "stop_reason", "index", "delta"])
+SHAPES = st.recursive(SCALARS | KEYS, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(KEYS, inner, max_size=5), max_leaves=25)
+STATUSES = st.sampled_from([200, 200, 200, 400, 401, 403, 404, 408, 409, 413, 429, 500, 502, 503, 529])
+
+
+@settings(max_examples=400, deadline=None)
+@given(STATUSES, SHAPES | st.text(max_size=50), st.sampled_from(["openai", "anthropic", "gemini", "grok"]))
+def test_parse_response_never_crashes_on_arbitrary_bodies(status: int, body: Any, provider: str) -> None:
+    from agentkit_min.errors import AgentKitError, ModelHTTPError
+
+    adapter = {"openai": openai, "anthropic": anthropic, "gemini": gemini, "grok": grok}[provider]
+    try:
+        output, usage = adapter.parse_response(status, body, {})
+    except ModelHTTPError as exc:
+        assert exc.status >= 400 or status == 200
+        return
+    except AgentKitError:
+        return
+    assert status < 400 and isinstance(output, list) and output
+    assert all(m["type"] in ("text", "tool_call") for m in output)
+    json.dumps(output)
+    json.dumps(usage)
