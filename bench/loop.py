@@ -18,7 +18,8 @@ import time
 import tracemalloc
 from typing import Any, Callable, Coroutine
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+# Replace bench/ (sys.path[0]) with the repo root: bench/http.py must not shadow stdlib `http`.
+sys.path[0] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 from agentkit_min import Agent, RouterArgs, create_agent, create_network  # noqa: E402
 from agentkit_min.testing import ScriptedModel, text, tool_call  # noqa: E402
