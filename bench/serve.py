@@ -16,21 +16,23 @@ Every phase is bounded by --seconds; the whole run takes about 8 x --seconds.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import http.client
-import json
-import subprocess
 import sys
-import threading
-import time
-import tracemalloc
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Sequence
 
+# bench/http.py would shadow the stdlib `http`: import from the repo root, not from bench/.
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from typing import Any, Sequence  # noqa: E402
 
 from agentkit_min.agent import create_agent  # noqa: E402
 from agentkit_min.model import ModelResponse  # noqa: E402
