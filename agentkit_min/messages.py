@@ -176,6 +176,7 @@ class UserMessage:
     role: Literal["user"] = "user"
 
     def to_dict(self) -> dict[str, JSON]:
+        """AgentKit's JSON for this message (camelCase keys)."""
         out: dict[str, JSON] = {"id": self.id, "content": self.content, "role": "user"}
         if self.state is not None:
             out["state"] = self.state
@@ -187,6 +188,7 @@ class UserMessage:
 
     @classmethod
     def from_dict(cls, data: dict[str, JSON]) -> UserMessage:
+        """Rebuild from AgentKit's JSON (`clientTimestamp` as ISO text)."""
         ts = data.get("clientTimestamp")
         return cls(
             content=str(data["content"]),

@@ -67,6 +67,7 @@ class Network(Generic[T]):
         self.history = history
 
     def add_agent(self, agent: Agent) -> None:
+        """Add a member agent (replacing one with the same name)."""
         if not isinstance(agent, Agent):
             raise UsageError(f"network {self.name!r}: agents must be made with create_agent, got {agent!r}")
         self.agents[agent.name] = agent
@@ -114,6 +115,7 @@ class NetworkRun:
         return cls(Network(agents=[]), state, step)
 
     def open_streaming(self, publish: Publish | None) -> None:
+        """Start sending run events to `publish` (no-op when it is None)."""
         if publish is not None:
             user = self.state.data.get("userId") if isinstance(self.state.data, dict) else None
             self.streaming = StreamingContext(publish, lambda: self.state.thread_id,
@@ -133,6 +135,7 @@ class NetworkRun:
             await self.streaming.emit(event, data)
 
     async def execute(self, input: str | UserMessage, router: Any, publish: Publish | None) -> NetworkRun:
+        """The network loop (module docstring): history set-up, router, agents, history save."""
         content = input_content(input)
         ctx = HistoryContext(self.state, self, content, self.state.thread_id, self.step)
         had_thread = bool(self.state.thread_id)

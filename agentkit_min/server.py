@@ -200,11 +200,13 @@ class AgentServer:
     # -- requests --------------------------------------------------------------------------
 
     def track(self, delta: int) -> None:
+        """Count runs in flight (+1 / -1) so shutdown can wait for them."""
         with self._busy:
             self._in_flight += delta
             self._busy.notify_all()
 
     def check_token(self, header: str | None) -> None:
+        """Raise a 401 HTTPError unless `header` carries the configured bearer token."""
         if self.token is None:
             return
         realm = 'Bearer realm="agentkit-min"'
@@ -215,6 +217,7 @@ class AgentServer:
                             {"WWW-Authenticate": realm + ', error="invalid_token"'})
 
     def target(self, kind: str, slug: str) -> Any:
+        """The network or agent served at /<kind>/<slug>, or a 404 HTTPError naming the known ones."""
         found = self.targets.get((kind, slug))
         if found is None:
             known = ", ".join(s for k, s in self.targets if k == kind) or "none"

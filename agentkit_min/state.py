@@ -50,12 +50,15 @@ class State(Generic[T]):
         return list(self._results)
 
     def append_result(self, result: AgentResult) -> None:
+        """Add a result at the end of the history."""
         self._results.append(result)
 
     def set_results(self, results: list[AgentResult]) -> None:
+        """Replace all results (used when a thread is loaded from history)."""
         self._results = list(results)
 
     def get_results_from(self, index: int) -> list[AgentResult]:
+        """Results from position `index` on (e.g. the ones a run produced)."""
         return self._results[index:]
 
     def format_history(self, formatter: Formatter | None = None) -> list[Message]:

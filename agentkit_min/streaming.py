@@ -45,6 +45,7 @@ class StreamingContext:
         self.sequence = 0
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
+        """Number `event` and send it to the publish callback (failures are logged, not raised)."""
         data = dict(data)
         data.setdefault("threadId", self._thread_id())
         user = self._user_id()

@@ -108,11 +108,13 @@ class ScriptedModel:
         self.model = name
 
     def add(self, *replies: Reply) -> ScriptedModel:
+        """Append replies to the script; returns the model for chaining."""
         self.script.extend(replies)
         return self
 
     async def infer(self, messages: Sequence[Message], tools: Sequence[Tool],
                     tool_choice: ToolChoice) -> ModelResponse:
+        """Record the request and return the next scripted reply (or raise it)."""
         self.requests.append(ModelRequest(list(messages), list(tools), tool_choice))
         index = len(self.requests) - 1
         if index >= len(self.script):
@@ -148,6 +150,7 @@ class FunctionModel:
 
     async def infer(self, messages: Sequence[Message], tools: Sequence[Tool],
                     tool_choice: ToolChoice) -> ModelResponse:
+        """Record the request and return `fn(request)` as a response."""
         request = ModelRequest(list(messages), list(tools), tool_choice)
         self.requests.append(request)
         return _as_response(await maybe_await(self.fn(request)))
