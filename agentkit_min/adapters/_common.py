@@ -44,6 +44,8 @@ __all__ = [
     "is_context_length",
     "json_text",
     "parse_arguments",
+    "plain_text",
+    "provider_meta",
     "raise_body_error",
     "raise_for_status",
     "usage_from",
@@ -284,3 +286,16 @@ def dig(obj: Any, *path: str) -> Any:
         obj = obj.get(key)
     return obj
 
+
+def plain_text(content: Any) -> str:
+    """A text message's content as one string (list content is joined)."""
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+
+
+def provider_meta(item: Mapping[str, Any], provider: str) -> dict[str, Any]:
+    """`item["meta"][provider]`: the data this provider asked us to send back unchanged."""
+    meta = item.get("meta")
+    found = meta.get(provider) if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) else {}

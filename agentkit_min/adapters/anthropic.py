@@ -34,6 +34,8 @@ from ..messages import JSON, Message, TextMessage, ToolCallMessage, Usage
 from ..tool import Tool
 from ._common import (
     Request,
+    plain_text,
+    provider_meta,
     as_object,
     decoded,
     json_text,
@@ -67,7 +69,7 @@ def build_request(
     """The Messages API request for one inference (headers carry no secrets)."""
     params = dict(params or {})
     body: dict[str, Any] = {"model": model, "max_tokens": params.get("max_tokens", DEFAULT_MAX_TOKENS)}
-    system = "\n\n".join(_plain_text(m["content"]) for m in messages
+    system = "\n\n".join(plain_text(m["content"]) for m in messages
                          if m["type"] == "text" and m["role"] == "system")
     if system:
         body["system"] = system
@@ -102,7 +104,7 @@ def _tool_choice(choice: str, tools: Sequence[Tool]) -> JSON:
 def _turns(messages: Sequence[Message]) -> list[JSON]:
     turns: list[dict[str, Any]] = []
     for i, msg in enumerate(messages):
-        meta = _meta(msg)
+        meta = provider_meta(msg, "anthropic")
         before, after = list(meta.get("before") or []), list(meta.get("after") or [])
         if msg["type"] == "text":
             role: str = msg["role"]
@@ -149,16 +151,6 @@ def _text_blocks(content: Any, extra: Any = None) -> list[dict[str, Any]]:
     return blocks
 
 
-def _plain_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-
-
-def _meta(msg: Mapping[str, Any]) -> dict[str, Any]:
-    meta = msg.get("meta")
-    found = meta.get("anthropic") if isinstance(meta, dict) else None
-    return found if isinstance(found, dict) else {}
 
 
 def parse_response(

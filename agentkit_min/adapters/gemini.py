@@ -41,6 +41,8 @@ from ..messages import JSON, Message, TextMessage, ToolCallMessage, ToolMessage,
 from ..tool import Tool
 from ._common import (
     Request,
+    plain_text,
+    provider_meta,
     as_list,
     as_object,
     decoded,
@@ -66,7 +68,7 @@ def build_request(
 ) -> Request:
     """The generateContent request for one inference (the API key is not in it)."""
     body: dict[str, Any] = {}
-    system = "\n\n".join(_plain_text(m["content"]) for m in messages
+    system = "\n\n".join(plain_text(m["content"]) for m in messages
                          if m["type"] == "text" and m["role"] == "system")
     rest = [m for m in messages if not (m["type"] == "text" and m["role"] == "system")]
     body["contents"] = _contents(rest)
@@ -101,7 +103,7 @@ def _calling_config(choice: str, tools: Sequence[Tool]) -> JSON:
 def _contents(messages: Sequence[Message]) -> list[JSON]:
     contents: list[dict[str, Any]] = []
     for i, msg in enumerate(messages):
-        meta = _meta(msg)
+        meta = provider_meta(msg, "gemini")
         before, after = list(meta.get("before") or []), list(meta.get("after") or [])
         if msg["type"] == "text":
             texts = [msg["content"]] if isinstance(msg["content"], str) else [
@@ -122,7 +124,7 @@ def _contents(messages: Sequence[Message]) -> list[JSON]:
             for tool in msg["tools"]:
                 part: dict[str, Any] = {"functionCall": {
                     "name": tool["name"], "args": tool["input"], "id": tool["id"]}}
-                signature = _meta(tool).get("thoughtSignature")
+                signature = provider_meta(tool, "gemini").get("thoughtSignature")
                 if signature:
                     part["thoughtSignature"] = signature
                 calls.append(part)
@@ -144,16 +146,6 @@ def _append(contents: list[dict[str, Any]], role: str, parts: list[Any]) -> None
         contents.append({"role": role, "parts": parts})
 
 
-def _plain_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-
-
-def _meta(item: Mapping[str, Any]) -> dict[str, Any]:
-    meta = item.get("meta")
-    found = meta.get("gemini") if isinstance(meta, dict) else None
-    return found if isinstance(found, dict) else {}
 
 
 def parse_response(

@@ -35,6 +35,8 @@ from ..messages import JSON, Message, StopReason, TextMessage, ToolCallMessage, 
 from ..tool import Tool
 from ._common import (
     Request,
+    plain_text,
+    provider_meta,
     as_list,
     as_object,
     decoded,
@@ -142,11 +144,11 @@ def convert_messages(messages: Sequence[Message]) -> list[JSON]:
     for msg in messages:
         if msg["type"] == "text":
             content = msg["content"]
-            if msg["role"] == "assistant" and not content and not _meta(msg).get("refusal"):
+            if msg["role"] == "assistant" and not content and not provider_meta(msg, "openai").get("refusal"):
                 continue  # an empty reply (content filter...) has nothing to send back
             wire: dict[str, Any] = {"role": msg["role"], "content": _content(content)}
-            if msg["role"] == "assistant" and _meta(msg).get("refusal"):
-                wire["refusal"] = _meta(msg)["refusal"]
+            if msg["role"] == "assistant" and provider_meta(msg, "openai").get("refusal"):
+                wire["refusal"] = provider_meta(msg, "openai")["refusal"]
             out.append(wire)
         elif msg["type"] == "tool_call":
             out.append({"role": "assistant", "content": None, "tool_calls": [
@@ -165,11 +167,6 @@ def _content(content: Any) -> JSON:
         return content
     return [{"type": "text", "text": p.get("text", "")} for p in content if isinstance(p, dict)]
 
-
-def _meta(msg: Mapping[str, Any]) -> dict[str, Any]:
-    meta = msg.get("meta")
-    found = meta.get("openai") if isinstance(meta, dict) else None
-    return found if isinstance(found, dict) else {}
 
 
 def parse_response(
