@@ -42,9 +42,11 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "spec" / "cases"
 DRIVER = ROOT / "spec" / "crosscheck" / "driver.mjs"
-HARNESS = Path("/work/shared/harness/agentkit-ref")
+HARNESS = ROOT.parent / "shared" / "harness" / "agentkit-ref"  # ../shared beside the clone
 PINNED = {"@inngest/agent-kit": "0.13.2", "inngest": "3.54.2", "zod": "4.6.7"}
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# One matcher for the case format (spec/README.md), shared with the Python runner.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.test_conformance import matches  # noqa: E402
 Json = Any
 
 
@@ -167,25 +169,6 @@ NORMALISERS: list[tuple[str, Callable[[Json], Json]]] = [("D-Q3", n_q3), ("D-Q4"
 
 
 # ---------------------------------------------------------------- matching (spec/README.md)
-
-def matches(expected: Json, actual: Json) -> bool:
-    if expected == "<any>":
-        return True
-    if expected == "<uuid>":
-        return isinstance(actual, str) and bool(UUID.match(actual))
-    if isinstance(expected, dict) and len(expected) == 1 and next(iter(expected)) in ("$contains", "$startswith"):
-        key, text = next(iter(expected.items()))
-        return isinstance(actual, str) and (text in actual if key == "$contains" else actual.startswith(text))
-    if isinstance(expected, dict):
-        return (isinstance(actual, dict) and expected.keys() == actual.keys()
-                and all(matches(v, actual[k]) for k, v in expected.items()))
-    if isinstance(expected, list):
-        return (isinstance(actual, list) and len(expected) == len(actual)
-                and all(matches(e, a) for e, a in zip(expected, actual)))
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    return bool(expected == actual)
-
 
 RECORDS = ("requests", "router_calls", "tool_invocations", "results", "history_calls")
 
