@@ -21,9 +21,10 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, NoReturn
+from typing import Any, Iterator, Mapping, NoReturn, Sequence
 
 from ..errors import (
+    UsageError,
     AuthenticationError,
     ContextLengthError,
     ModelHTTPError,
@@ -44,6 +45,7 @@ __all__ = [
     "is_context_length",
     "json_text",
     "parse_arguments",
+    "check_tool_choice",
     "plain_text",
     "provider_meta",
     "raise_body_error",
@@ -299,3 +301,11 @@ def provider_meta(item: Mapping[str, Any], provider: str) -> dict[str, Any]:
     meta = item.get("meta")
     found = meta.get(provider) if isinstance(meta, dict) else None
     return found if isinstance(found, dict) else {}
+
+
+def check_tool_choice(provider: str, choice: str, tools: Sequence[Any]) -> None:
+    """A forced tool choice must name one of the tools sent (a caller mistake, raised early)."""
+    names = [t.name for t in tools]
+    if choice not in names:
+        raise UsageError(f"{provider}: tool_choice {choice!r} is not one of the tools "
+                         f"({', '.join(names)}); use 'auto', 'any' or a tool name")

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..errors import ModelResponseError, UsageError
+from ..errors import ModelResponseError
 from ..messages import JSON, Message, TextMessage, ToolCallMessage, Usage
 from ..tool import Tool
 from ._common import (
     Request,
+    check_tool_choice,
     plain_text,
     provider_meta,
     as_object,
@@ -95,9 +96,7 @@ def _tool_choice(choice: str, tools: Sequence[Tool]) -> JSON:
         return {"type": "auto"}
     if choice == "any":
         return {"type": "any"}
-    if choice not in {t.name for t in tools}:
-        raise UsageError(f"anthropic: tool_choice {choice!r} is not one of the tools "
-                         f"({', '.join(t.name for t in tools)}); use 'auto', 'any' or a tool name")
+    check_tool_choice("anthropic", choice, tools)
     return {"type": "tool", "name": choice}
 
 

@@ -36,11 +36,12 @@ import hashlib
 import json
 from typing import Any, Mapping, Sequence
 
-from ..errors import ModelResponseError, UsageError
+from ..errors import ModelResponseError
 from ..messages import JSON, Message, TextMessage, ToolCallMessage, ToolMessage, Usage
 from ..tool import Tool
 from ._common import (
     Request,
+    check_tool_choice,
     plain_text,
     provider_meta,
     as_list,
@@ -94,9 +95,7 @@ def _calling_config(choice: str, tools: Sequence[Tool]) -> JSON:
         return {"mode": "AUTO"}
     if choice == "any":
         return {"mode": "ANY"}
-    if choice not in {t.name for t in tools}:
-        raise UsageError(f"gemini: tool_choice {choice!r} is not one of the tools "
-                         f"({', '.join(t.name for t in tools)}); use 'auto', 'any' or a tool name")
+    check_tool_choice("gemini", choice, tools)
     return {"mode": "ANY", "allowedFunctionNames": [choice]}
 
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from ..errors import ModelResponseError, UsageError
+from ..errors import ModelResponseError
 from ..messages import JSON, Message, StopReason, TextMessage, ToolCallMessage, ToolMessage, Usage
 from ..tool import Tool
 from ._common import (
     Request,
+    check_tool_choice,
     plain_text,
     provider_meta,
     as_list,
@@ -93,9 +94,7 @@ def _tool_choice(choice: str, tools: Sequence[Tool], provider: str) -> JSON:
         return "auto"
     if choice == "any":
         return "required"
-    if choice not in {t.name for t in tools}:
-        raise UsageError(f"{provider}: tool_choice {choice!r} is not one of the tools "
-                         f"({', '.join(t.name for t in tools)}); use 'auto', 'any' or a tool name")
+    check_tool_choice(provider, choice, tools)
     return {"type": "function", "function": {"name": choice}}
 
 
