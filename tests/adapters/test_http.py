@@ -180,3 +180,4 @@ def test_redact_helpers() -> None:
     assert http.redact_url("https://h/p?key=abc&x=1&api_key=def") == "https://h/p?key=<redacted>&x=1&api_key=<redacted>"
     assert http.redact_headers({"Authorization": "a", "Cookie": "c", "Accept": "j"}) == {
         "Authorization": "<redacted>", "Cookie": "<redacted>", "Accept": "j"}
+
