@@ -84,7 +84,10 @@ def main() -> None:
     import uvicorn
 
     app = server.sse_app() if transport == "sse" else server.streamable_http_app()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio disables Nagle only on sockets whose proto is
+    # IPPROTO_TCP (base_events._set_nodelay), and accepted sockets inherit it. With 0 every
+    # reply written in two parts waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # queue connections while uvicorn starts up

@@ -48,7 +48,10 @@ class MCPWebSocketEndpoint:
 
 def main() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws", MCPWebSocketEndpoint(_load_shared_server()))])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio disables Nagle only on sockets whose proto is
+    # IPPROTO_TCP (base_events._set_nodelay), and accepted sockets inherit it. With 0 every
+    # reply written in two parts waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # connections queue while uvicorn starts
