@@ -7,8 +7,6 @@ nothing but define names: no IO, no environment reads, no output. See README.md 
 
 from __future__ import annotations
 
-import logging
-
 from .agent import Agent, create_agent
 from .errors import (AgentKitError, MCPConnectionError, MCPError, ModelError, ModelHTTPError,
                      ProtocolError, RoutingError, ToolError, TransportError, UsageError)
@@ -27,7 +25,8 @@ from .tool import Tool, ToolContext, create_tool
 
 __version__ = "0.1.0"
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+# No NullHandler: with no logging configured, Python's last-resort handler prints WARNING and
+# above to stderr (a tool's traceback, a failed server run); DEBUG/INFO stay opt-in.
 
 __all__ = [
     "__version__",

@@ -9,13 +9,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Counts only the package's own environment reads: a read is ours when, walking up the stack
+# from it, an agentkit_min frame comes before any import machinery frame. A stdlib module's
+# import-time read (Python 3.10's asyncio reads PYTHONASYNCIODEBUG) passes through
+# importlib's frames first, so it is not counted; `os.getenv(...)` or
+# `tempfile.gettempdir()` called by our module code is.
 PROBE = r"""
 import sys, json, os
 before = set(sys.modules)
 env_reads = []
+PKG = os.path.join(os.getcwd(), "agentkit_min") + os.sep
+def ours():
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(PKG):
+            return True
+        if name.startswith("<frozen importlib"):
+            return False
+        frame = frame.f_back
+    return False
 class Spy(dict):
-    def __getitem__(self, k): env_reads.append(k); return super().__getitem__(k)
-    def get(self, k, d=None): env_reads.append(k); return super().get(k, d)
+    def _read(self, k):
+        if ours(): env_reads.append(k)
+    def __getitem__(self, k): self._read(k); return super().__getitem__(k)
+    def get(self, k, d=None): self._read(k); return super().get(k, d)
+    def __contains__(self, k): self._read(k); return super().__contains__(k)
+    def copy(self): self._read("*"); return dict(self)
+    def items(self): self._read("*"); return super().items()
 os.environ = Spy(os.environ)
 import agentkit_min, agentkit_min.testing
 new = sorted(m for m in set(sys.modules) - before)
