@@ -9,9 +9,11 @@ Families (spec/semantics.md, "Errors"):
     │   ├── ModelHTTPError    HTTP status >= 400 (provider, status, message, body)
     │   │   ├── AuthenticationError   401/403 (and Gemini's 400 API_KEY_INVALID)
     │   │   ├── RateLimitError        429 (retry_after)
+    │   │   │   └── QuotaExceededError    a 429 that waiting cannot fix (not retried)
     │   │   ├── ContextLengthError    prompt too long for the model
     │   │   └── ServerError           5xx
     │   ├── ModelResponseError        unparseable body (also ValueError)
+    │   │   └── ResponseTooLargeError     over max_response_bytes
     │   ├── ModelConnectionError      connection failed (also ConnectionError)
     │   │   └── ModelTimeoutError     (also TimeoutError)
     │   └── ScriptExhaustedError      a test double was called past its script
@@ -20,6 +22,9 @@ Families (spec/semantics.md, "Errors"):
     │   ├── ToolArgumentsError
     │   └── ToolExecutionError
     ├── RoutingError          a router asked for an agent that does not exist
+    ├── HistoryError          a history store failed (path, reason; the message says what to do)
+    │   ├── HistoryBusyError      the database stayed locked past the timeout (also TimeoutError)
+    │   └── HistoryDataError      a value cannot be stored, e.g. a lone surrogate (also ValueError)
     ├── ProtocolError         malformed bytes on a wire protocol (also ValueError)
     │   ├── LocalProtocolError    we were asked to send something illegal
     │   └── RemoteProtocolError   the peer sent something illegal
@@ -45,9 +50,11 @@ __all__ = [
     "ModelHTTPError",
     "AuthenticationError",
     "RateLimitError",
+    "QuotaExceededError",
     "ContextLengthError",
     "ServerError",
     "ModelResponseError",
+    "ResponseTooLargeError",
     "ModelConnectionError",
     "ModelTimeoutError",
     "ScriptExhaustedError",
@@ -56,6 +63,9 @@ __all__ = [
     "ToolArgumentsError",
     "ToolExecutionError",
     "RoutingError",
+    "HistoryError",
+    "HistoryBusyError",
+    "HistoryDataError",
     "ProtocolError",
     "LocalProtocolError",
     "RemoteProtocolError",
@@ -99,14 +109,26 @@ class ModelHTTPError(ModelError):
         status: the HTTP status code.
         message: the provider's own error message (never contains the API key).
         body: the decoded error body (JSON value, or text when it was not JSON).
+        headers: the response headers, lower-cased, credentials and cookies removed.
     """
 
-    def __init__(self, provider: str, status: int, message: str, body: Any = None) -> None:
+    def __init__(self, provider: str, status: int, message: str, body: Any = None, *,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{provider} returned HTTP {status}: {message}")
         self.provider = provider
         self.status = status
         self.message = message
         self.body = body
+        self.headers = dict(headers or {})
+
+    @property
+    def request_id(self) -> str | None:
+        """The provider's id of the failed request (quote it to their support), if it sent one."""
+        for name in ("x-request-id", "request-id", "apim-request-id", "x-goog-request-id"):
+            if self.headers.get(name):
+                return self.headers[name]
+        found = self.body.get("request_id") if isinstance(self.body, dict) else None  # Anthropic
+        return found if isinstance(found, str) else None
 
 
 class AuthenticationError(ModelHTTPError):
@@ -118,10 +140,15 @@ class RateLimitError(ModelHTTPError):
 
     def __init__(
         self, provider: str, status: int, message: str, body: Any = None,
-        retry_after: float | None = None,
+        retry_after: float | None = None, *, headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(provider, status, message, body)
+        super().__init__(provider, status, message, body, headers=headers)
         self.retry_after = retry_after
+
+
+class QuotaExceededError(RateLimitError):
+    """A 429 that waiting cannot fix (quota or credit used up, one request over the per-minute
+    limit): raised at once, never retried."""
 
 
 class ContextLengthError(ModelHTTPError):
@@ -134,6 +161,10 @@ class ServerError(ModelHTTPError):
 
 class ModelResponseError(ModelError, ValueError):
     """The provider's response could not be parsed into messages."""
+
+
+class ResponseTooLargeError(ModelResponseError):
+    """The response body is larger than the model's `max_response_bytes`."""
 
 
 class ModelConnectionError(ModelError, ConnectionError):
@@ -169,6 +200,22 @@ class ToolExecutionError(ToolError):
 
 class RoutingError(AgentKitError):
     """A router or routing agent chose an agent that does not exist."""
+
+
+class HistoryError(AgentKitError):
+    """A history store failed. `path` names the store; `reason` is the message without it."""
+
+    def __init__(self, path: str, reason: str, advice: str) -> None:
+        super().__init__(f"history {path!r}: {reason}; {advice}")
+        self.path, self.reason = path, reason
+
+
+class HistoryBusyError(HistoryError, TimeoutError):
+    """Another writer held the database lock past the timeout. Transient: retry."""
+
+
+class HistoryDataError(HistoryError, ValueError):
+    """A value cannot be stored (text that is not valid Unicode, such as a lone surrogate)."""
 
 
 class ProtocolError(AgentKitError, ValueError):

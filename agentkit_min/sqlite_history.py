@@ -19,6 +19,11 @@ process killed after a run answered loses nothing (WAL with `synchronous=NORMAL`
 last transactions on power loss, not on a crash). Async hooks do their IO in a worker thread so
 a busy database never blocks the event loop.
 
+Failures: every `sqlite3` error is raised as a `HistoryError` naming the path and what to do
+(`HistoryBusyError` when another writer held the lock past `timeout`; `HistoryDataError` for
+text SQLite cannot store, such as a lone surrogate in a thread id). A failed transaction is
+rolled back, so the object stays usable: retrying after a busy error is safe.
+
 Inside a durable engine (`ctx.step` set) each hook runs as one named step, so a replayed run
 neither creates a second thread nor stores its messages twice. Entries are also keyed by
 their id (`INSERT OR IGNORE`), so appending the same result twice stores it once.
@@ -29,7 +34,7 @@ version, and message editing.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -37,9 +42,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
-from .errors import UsageError
+from ._aio import in_thread
+from .errors import HistoryBusyError, HistoryDataError, HistoryError, UsageError
 from .result import AgentResult
 
 if TYPE_CHECKING:
@@ -87,6 +93,19 @@ class ThreadInfo:
     """How many user messages and results the thread holds."""
 
 
+# What a sqlite3 message means and what to do about it, checked in order.
+_FAILURES = (
+    (("locked", "busy"), HistoryBusyError, "the database stayed locked by another writer for over {timeout} s",
+     "retry, or pass a longer timeout="),
+    (("readonly",), HistoryError, "the database is read-only",
+     "SQLite must write the file and its -wal and -shm files beside it: fix the permissions or move it"),
+    (("unable to open",), HistoryError, "cannot open the database file",
+     "the path must name a file (not a directory) in an existing, writable directory"),
+    (("not a database", "malformed"), HistoryError, "the file is not a SQLite database, or it is corrupt",
+     "restore it from a backup or point SQLiteHistory at a new file"),
+)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
@@ -103,27 +122,31 @@ class SQLiteHistory:
     def __init__(self, path: str, *, include_user_messages: bool = True, timeout: float = 30.0) -> None:
         if not isinstance(path, str) or not path:
             raise UsageError("SQLiteHistory(path): path must be a file path or ':memory:'")
-        self.path = path
+        self.path, self.timeout = path, timeout
         self.include_user_messages = include_user_messages
         self._lock = threading.Lock()
-        # check_same_thread=False: the lock, not the creating thread, guards the connection.
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per append.
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            path, timeout=timeout, check_same_thread=False, isolation_level=None
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            self._conn.close()
-            raise UsageError(
-                f"SQLiteHistory({path!r}): schema version {version} is newer than this "
-                f"agentkit-min supports ({SCHEMA_VERSION}); upgrade agentkit-min"
-            )
-        if version < SCHEMA_VERSION:
-            # Idempotent DDL (IF NOT EXISTS), so two processes creating the file at once agree.
-            self._conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+        self._conn: sqlite3.Connection | None = None
+        with self._errors():
+            # check_same_thread=False: the lock, not the creating thread, guards the connection.
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per append.
+            conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise UsageError(
+                        f"SQLiteHistory({path!r}): schema version {version} is newer than this "
+                        f"agentkit-min supports ({SCHEMA_VERSION}); upgrade agentkit-min"
+                    )
+                if version < SCHEMA_VERSION:
+                    # Idempotent DDL (IF NOT EXISTS), so two processes creating the file at once agree.
+                    conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+            except BaseException:
+                conn.close()
+                raise
+        self._conn = conn
 
     # -- the four history hooks ------------------------------------------------------------
 
@@ -208,7 +231,7 @@ class SQLiteHistory:
             + "GROUP BY t.id ORDER BY t.updated_at DESC, t.id LIMIT ? OFFSET ?"
         )
         params: tuple[Any, ...] = (user_id, limit, offset) if user_id is not None else (limit, offset)
-        with self._lock:
+        with self._lock, self._errors():
             rows = self._connection().execute(query, params).fetchall()
         return [ThreadInfo(*row) for row in rows]
 
@@ -241,19 +264,35 @@ class SQLiteHistory:
             raise UsageError(f"SQLiteHistory({self.path!r}) is closed")
         return self._conn
 
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Raise sqlite3's failures as HistoryErrors that name the path and what to do."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            text = str(exc).lower()
+            for needles, cls, reason, advice in _FAILURES:
+                if any(needle in text for needle in needles):
+                    raise cls(self.path, reason.format(timeout=self.timeout), advice) from exc
+            raise HistoryError(self.path, f"sqlite3 failed: {exc}", "see the chained exception") from exc
+        except UnicodeEncodeError as exc:  # binding a str with a lone surrogate
+            raise HistoryDataError(self.path, "a thread, user or message id is not valid Unicode (a lone "
+                                   "surrogate)", "pass ids that encode as UTF-8") from exc
+
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in one write transaction, under this object's lock."""
-        with self._lock:
+        with self._lock, self._errors():
             conn = self._connection()
             # BEGIN IMMEDIATE takes the write lock up front, so two processes never deadlock
             # upgrading read locks; busy_timeout (connect's `timeout`) makes the second one wait.
             conn.execute("BEGIN IMMEDIATE")
             try:
                 out = work(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT leaves it open; close it to stay usable
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return out
 
     @staticmethod
@@ -281,7 +320,7 @@ class SQLiteHistory:
 
     def _load_dicts(self, thread_id: str) -> list[dict[str, Any]]:
         kinds = ("user", "result") if self.include_user_messages else ("result", "result")
-        with self._lock:
+        with self._lock, self._errors():
             rows = self._connection().execute(
                 "SELECT kind, body FROM agentkit_entries WHERE thread_id = ? AND kind IN (?, ?) "
                 "ORDER BY seq", (thread_id, *kinds),
@@ -291,12 +330,12 @@ class SQLiteHistory:
 
     async def _durably(self, ctx: HistoryContext, step_id: str, work: Callable[[], Any]) -> Any:
         """Run blocking `work` in a thread; as one named step when a durable engine is present."""
-        async def in_thread() -> Any:
-            return await asyncio.to_thread(work)
+        async def off_loop() -> Any:
+            return await in_thread(work)
 
         if ctx.step is not None:
-            return await ctx.step.run(step_id, in_thread)
-        return await in_thread()
+            return await ctx.step.run(step_id, off_loop)
+        return await off_loop()
 
 
 def _user_result(message: dict[str, Any]) -> dict[str, Any]:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from agentkit_min.agent import create_agent
-from agentkit_min.errors import UsageError
+from agentkit_min.errors import HistoryBusyError, HistoryDataError, HistoryError, UsageError
 from agentkit_min.history import HistoryContext
 from agentkit_min.messages import message_text
 from agentkit_min.network import NetworkRun, create_network
@@ -209,3 +212,90 @@ def test_misuse_raises_usage_errors(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(UsageError, match="schema version 99"):
         SQLiteHistory(path)
+
+
+# -- failures: every sqlite3 error is a typed HistoryError naming the path and what to do ----
+
+
+def _append(history: SQLiteHistory, thread: str = "t", n: int = 0) -> None:
+    asyncio.run(asyncio.wait_for(history.append_results(_ctx(thread, [_result(n, "A")])), 30))
+
+
+def test_a_lock_held_past_the_timeout_is_a_busy_error_and_the_object_stays_usable(tmp_path: Path) -> None:
+    path = str(tmp_path / "h.db")
+    history = SQLiteHistory(path, timeout=0.2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    started = time.monotonic()
+    with pytest.raises(HistoryBusyError, match="locked by another writer for over 0.2 s") as info:
+        _append(history, n=1)
+    assert time.monotonic() - started < 10  # the timeout, not a hang
+    assert info.value.path == path and path in str(info.value) and "retry" in str(info.value)
+    assert isinstance(info.value, TimeoutError) and isinstance(info.value.__cause__, sqlite3.OperationalError)
+    other.execute("ROLLBACK")
+    other.close()
+    _append(history, n=2)  # the same object works again once the lock is gone
+    assert [r.id for r in history.load("t")] == ["A-2"]
+
+
+def test_a_file_that_is_not_sqlite_or_is_corrupt_is_a_history_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is a text file, not a database\n" * 200)
+    with pytest.raises(HistoryError, match="not a SQLite database, or it is corrupt") as info:
+        SQLiteHistory(str(junk))
+    assert str(junk) in str(info.value) and "backup" in str(info.value)
+    broken = tmp_path / "broken.db"
+    SQLiteHistory(str(broken)).close()
+    data = bytearray(broken.read_bytes())
+    data[16:100] = b"\xff" * 84  # the header after the magic string: page size, format, counts
+    broken.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match="not a SQLite database, or it is corrupt"):
+        SQLiteHistory(str(broken)).load("t")
+
+
+def test_a_directory_or_an_unwritable_place_is_a_history_error(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match="cannot open the database file.*not a directory") as info:
+        SQLiteHistory(str(tmp_path))
+    assert info.value.path == str(tmp_path)
+    with pytest.raises(HistoryError, match="cannot open the database file"):
+        SQLiteHistory(str(tmp_path / "missing-dir" / "h.db"))
+
+
+def _make_read_only(path: Path) -> Callable[[], None]:
+    """Make `path` unwritable (chattr +i when root, since root ignores permission bits)."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        path.parent.chmod(0o555)
+
+        def restore() -> None:
+            path.parent.chmod(0o755)
+            path.chmod(0o644)
+        return restore
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+        pytest.skip("running as root without chattr: cannot make a file read-only")
+    return lambda: None if subprocess.run(["chattr", "-i", str(path)], check=True) else None
+
+
+def test_a_read_only_database_is_a_history_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    SQLiteHistory(str(path)).close()
+    restore = _make_read_only(path)
+    try:
+        with pytest.raises(HistoryError, match="read-only.*fix the permissions"):
+            history = SQLiteHistory(str(path))
+            _append(history)
+    finally:
+        restore()
+
+
+def test_a_lone_surrogate_in_an_id_is_a_data_error_and_nothing_is_half_written(tmp_path: Path) -> None:
+    history = SQLiteHistory(str(tmp_path / "h.db"))
+    _append(history, "fine", 1)
+    with pytest.raises(HistoryDataError, match="lone surrogate") as info:
+        _append(history, "bad-\ud800", 2)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(HistoryDataError):
+        history.load("bad-\ud800")
+    assert [t.thread_id for t in history.list_threads()] == ["fine"]  # rolled back whole
+    _append(history, "fine", 3)
+    assert [r.id for r in history.load("fine")] == ["A-1", "A-3"]
