@@ -16,7 +16,6 @@ the user input, what this run produced so far, the assistant prefill.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence, Union
@@ -26,7 +25,7 @@ from .errors import UsageError
 from .lifecycle import AgentArgs, Lifecycle, ResultArgs, StartArgs, parse_lifecycle
 from .messages import Message, TextMessage, Usage, UserMessage, input_content, message_text
 from .model import Model, ModelResponse
-from .result import AgentResult
+from .result import AgentResult, _Joined
 from .state import State
 from .tool import Tool, ToolContext, call_tool
 
@@ -147,25 +146,22 @@ class Agent:
             raise UsageError(f"No model provided to agent {self.name!r}: pass model= to create_agent "
                              f"or run(), or default_model= to create_network")
         content = input_content(input)
-        state = run.state
-        results = state.results
-        prior = state.messages + [m for r in results[:n_prior_results] for m in (*r.output, *r.tool_calls)]
-        current = [m for r in results[n_prior_results:] for m in (*r.output, *r.tool_calls)]
+        log, cut = run.state._history(n_prior_results)  # shared, not copied (issue 14)
+        prior, current = _Joined.of(log, 0, cut), _Joined.of(log, cut)
         prompt = await self._prompt(input, run)
-        total = AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
+        total: AgentResult | None = None
         # routing inferences publish nothing: their parts would belong to no agent run (section 7.3)
         stream = run.streaming if step_prefix != "route" else None
         for turn in range(max_inferences):
-            history = prior + current
             if self.lifecycle.on_start is not None:
                 change = await maybe_await(self.lifecycle.on_start(
-                    StartArgs(self, run, content, list(prompt), list(history))))
-                if change and change.get("stop"):
-                    return total  # no inference and no on_finish, as AgentKit
+                    StartArgs(self, run, content, list(prompt), (prior + current).into([]))))
+                if change and change.get("stop"):  # no inference and no on_finish, as AgentKit
+                    return total or AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
                 if change:
                     prompt = list(change.get("prompt", prompt))
                     if "history" in change:
-                        prior, current = _split(list(change["history"]), prior)
+                        prior, current = _split(list(change["history"]), prior.into([]))
             messages = _assemble(prompt, prior, current)
             step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}"
             response = await self._infer(chosen, messages, tools, run.step, step_id)
@@ -182,10 +178,11 @@ class Agent:
                     tool_result = await call_tool(tools, call, ctx, f"{step_id}:tool:{call['id']}")
                     result.tool_calls.append(tool_result)
                     await _stream_tool(stream, run, tool_result)
-            total = _merge(total, result, first=turn == 0)
-            current = [*current, *result.output, *result.tool_calls]
+            total = _merge(total, result)
             if not any(m["type"] == "tool_call" for m in result.output):
                 break
+            current = current + _Joined.of([*result.output, *result.tool_calls])
+        assert total is not None  # max_inferences >= 1
         if self.lifecycle.on_finish is not None:
             total = await maybe_await(self.lifecycle.on_finish(ResultArgs(self, run, total))) or total
         return total
@@ -219,29 +216,29 @@ class Agent:
         return ModelResponse(output=data["output"], raw=data.get("raw"), usage=Usage(**(data.get("usage") or {})))  # type: ignore[typeddict-item]
 
 
-def _assemble(prompt: list[Message], prior: list[Message], current: list[Message]) -> list[Message]:
+def _assemble(prompt: list[Message], prior: _Joined, current: _Joined) -> list[Message]:
     """Decision Q6: system, prior history, user input, this run's messages, prefill."""
-    system = [m for m in prompt if m["role"] == "system"]
-    user = [m for m in prompt if m["role"] not in ("system", "assistant")]
-    prefill = [m for m in prompt if m["role"] == "assistant"]
-    return [*system, *prior, *user, *current, *prefill]
+    messages = prior.into([m for m in prompt if m["role"] == "system"])
+    messages += [m for m in prompt if m["role"] not in ("system", "assistant")]
+    return current.into(messages) + [m for m in prompt if m["role"] == "assistant"]
 
 
-def _split(history: list[Message], prior: list[Message]) -> tuple[list[Message], list[Message]]:
+def _split(history: list[Message], prior: list[Message]) -> tuple[_Joined, _Joined]:
     """After on_start replaced history: messages that were prior stay before the user input."""
     known = {id(m) for m in prior}
-    return [m for m in history if id(m) in known], [m for m in history if id(m) not in known]
+    return (_Joined.of([m for m in history if id(m) in known]),
+            _Joined.of([m for m in history if id(m) not in known]))
 
 
-def _merge(total: AgentResult, result: AgentResult, first: bool) -> AgentResult:
-    if first:
+def _merge(total: AgentResult | None, result: AgentResult) -> AgentResult:
+    if total is None:
         return result
     usage: dict[str, int] = dict(total.usage)  # type: ignore[arg-type]
     for key, value in result.usage.items():
         usage[key] = usage.get(key, 0) + int(value)  # type: ignore[call-overload]
-    return dataclasses.replace(total, output=total.output + result.output,
-                               tool_calls=total.tool_calls + result.tool_calls,
-                               raw=result.raw, usage=Usage(**usage))  # type: ignore[typeddict-item]
+    return AgentResult(total.agent_name, total.output + result.output, total.tool_calls + result.tool_calls,
+                       total.created_at, total.prompt, total._history, result.raw, total.id,
+                       Usage(**usage))  # type: ignore[typeddict-item]
 
 
 def _raw(raw: Any) -> str:

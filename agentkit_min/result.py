@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,33 +20,98 @@ from .messages import JSON, Message, ToolResultMessage, Usage
 
 __all__ = ["AgentResult"]
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+Part = tuple[list[Message], int, int]
 
 
-@dataclass
+class _Joined:
+    """Slices of lists, joined only when read: every result of a run shares the state's message
+    log instead of an O(history) copy each (issue 14). The lists are never edited below the
+    slices' ends (State's log only grows; other parts are private copies)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[Part, ...]) -> None:
+        self.parts = parts
+
+    @classmethod
+    def of(cls, items: list[Message], start: int = 0, stop: int | None = None) -> _Joined:
+        return cls(((items, start, len(items) if stop is None else stop),))
+
+    def __add__(self, other: _Joined) -> _Joined:
+        (items, start, stop), (nxt, start2, stop2) = self.parts[-1], other.parts[0]
+        if items is nxt and stop == start2:  # adjacent slices of one list: keep one slice
+            return _Joined(self.parts[:-1] + ((items, start, stop2),) + other.parts[1:])
+        return _Joined(self.parts + other.parts)
+
+    def into(self, out: list[Message]) -> list[Message]:
+        for items, start, stop in self.parts:
+            out += items[start:stop]
+        return out
+
+
 class AgentResult:
-    """The output of one agent run, stored in `state.results` by networks."""
+    """The output of one agent run, stored in `state.results` by networks.
 
-    agent_name: str
-    """Name of the agent that produced it."""
-    output: list[Message]
-    """Parsed model output (after `on_response`)."""
-    tool_calls: list[ToolResultMessage]
-    """The results of the tools the model called."""
-    created_at: datetime = field(default_factory=_now)
-    """When the inference happened (UTC)."""
-    prompt: list[Message] = field(default_factory=list)
-    """The system / user / assistant-prefill messages of the request."""
-    history: list[Message] = field(default_factory=list)
-    """The history messages sent with the prompt."""
-    raw: str = ""
-    """The provider's raw response as a JSON string."""
-    id: str | None = None
-    """A fresh UUID per agent call inside a network."""
-    usage: Usage = field(default_factory=lambda: Usage())
-    """Token usage summed over the run's inferences (decision G2)."""
+    Attributes: `agent_name`; `output` (parsed model output, after `on_response`); `tool_calls`
+    (the results of the tools the model called); `created_at` (when the inference happened,
+    UTC); `prompt` (the system / user / assistant-prefill messages of the request); `history`
+    (the history messages sent with the prompt); `raw` (the provider's raw response as a JSON
+    string); `id` (a fresh UUID per agent call inside a network); `usage` (token usage summed
+    over the run's inferences, decision G2).
+    """
+
+    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "raw", "id", "usage")
+
+    def __init__(self, agent_name: str, output: list[Message], tool_calls: list[ToolResultMessage],
+                 created_at: datetime | None = None, prompt: list[Message] | None = None,
+                 history: list[Message] | _Joined | None = None, raw: str = "", id: str | None = None,
+                 usage: Usage | None = None) -> None:
+        self.agent_name = agent_name
+        self.output = output
+        self.tool_calls = tool_calls
+        self._created: datetime | float = time.time() if created_at is None else created_at
+        self.prompt: list[Message] = [] if prompt is None else prompt
+        self._history: list[Message] | _Joined = [] if history is None else history
+        self.raw = raw
+        self.id = id
+        self.usage: Usage = Usage() if usage is None else usage
+
+    @property
+    def created_at(self) -> datetime:
+        """When the inference happened (UTC); a float until first read (no datetime per run)."""
+        if isinstance(self._created, float):
+            self._created = datetime.fromtimestamp(self._created, timezone.utc)
+        return self._created
+
+    @created_at.setter
+    def created_at(self, value: datetime) -> None:
+        self._created = value
+
+    @property
+    def history(self) -> list[Message]:
+        """The history messages sent with the prompt (a list of its own, made on first read)."""
+        if isinstance(self._history, _Joined):
+            self._history = self._history.into([])
+        return self._history
+
+    @history.setter
+    def history(self, value: list[Message]) -> None:
+        self._history = value
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.agent_name, self.output, self.tool_calls, self.created_at, self.prompt,
+                self.history, self.raw, self.id, self.usage)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as a dataclass)
+
+    def __repr__(self) -> str:
+        names = ("agent_name", "output", "tool_calls", "created_at", "prompt", "history", "raw", "id", "usage")
+        return f"AgentResult({', '.join(f'{n}={v!r}' for n, v in zip(names, self._fields()))})"
 
     @property
     def checksum(self) -> str:
@@ -81,7 +146,7 @@ class AgentResult:
     def from_dict(cls, data: dict[str, Any]) -> AgentResult:
         """Rebuild a result from `to_dict()` / `export()` JSON (TS or ours)."""
         created = data.get("createdAt")
-        when = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else _now()
+        when = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None
         return cls(
             agent_name=str(data["agentName"]), output=list(data.get("output") or []),
             tool_calls=list(data.get("toolCalls") or []), created_at=when,

@@ -38,6 +38,8 @@ class State(Generic[T]):
         self.thread_id = thread_id
         self._messages: list[Message] = list(messages or [])
         self._results: list[AgentResult] = list(results or [])
+        self._log: list[Message] = list(self._messages)  # see _history
+        self._ends: list[int] = []
 
     @property
     def messages(self) -> list[Message]:
@@ -56,6 +58,19 @@ class State(Generic[T]):
     def set_results(self, results: list[AgentResult]) -> None:
         """Replace all results (used when a thread is loaded from history)."""
         self._results = list(results)
+        self._log, self._ends = list(self._messages), []  # a new log: views of the old stay valid
+
+    def _history(self, upto: int) -> tuple[list[Message], int]:
+        """`format_history()` kept as a log that only grows, O(1) amortised per result (issue 14),
+        and where result `upto` starts in it. A result is logged when the next agent run starts:
+        edit results before they are stored (hooks), or replace them with `set_results`."""
+        log, ends = self._log, self._ends
+        for result in self._results[len(ends):]:
+            log += result.output
+            log += result.tool_calls
+            ends.append(len(log))
+        upto = min(upto, len(ends))  # results may have been replaced by fewer
+        return log, ends[upto - 1] if upto else len(self._messages)
 
     def get_results_from(self, index: int) -> list[AgentResult]:
         """Results from position `index` on (e.g. the ones a run produced)."""
