@@ -27,6 +27,7 @@ from .messages import Message, TextMessage, Usage, UserMessage, input_content, m
 from .model import Model, ModelResponse
 from .result import AgentResult, _Joined
 from .state import State
+from .streaming import DELTA_SINK, Parts, RunStream
 from .tool import Tool, ToolContext, call_tool
 
 if TYPE_CHECKING:
@@ -137,6 +138,10 @@ class Agent:
         """`run` for synchronous code (scripts, notebooks without a loop, teaching)."""
         return run_sync(self.run(input, **options))
 
+    def stream(self, input: str | UserMessage, **options: Any) -> RunStream[AgentResult]:
+        """`run` as an async iterator of its events, tokens as they arrive; `.result` at the end."""
+        return RunStream(lambda publish: self.run(input, publish=publish, **options))
+
     async def _run(self, input: str | UserMessage, run: NetworkRun, model: Model | None,
                    max_inferences: int, n_prior_results: int, tools: Mapping[str, Tool],
                    step_prefix: str = "infer") -> AgentResult:
@@ -164,12 +169,14 @@ class Agent:
                         prior, current = _split(list(change["history"]), prior.into([]))
             messages = _assemble(prompt, prior, current)
             step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}"
-            response = await self._infer(chosen, messages, tools, run.step, step_id)
+            parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
+            response = await self._infer(chosen, messages, tools, run.step, step_id, parts)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
             if self.lifecycle.on_response is not None:
                 result = await maybe_await(self.lifecycle.on_response(ResultArgs(self, run, result))) or result
-            await _stream_text(stream, run, result)
+            if not (parts and parts.streamed):  # a streamed reply was published as it arrived
+                await _stream_text(stream, run, result)
             ctx = ToolContext(run, self, run.step)
             for msg in result.output:
                 if msg["type"] != "tool_call":
@@ -177,7 +184,10 @@ class Agent:
                 for call in msg["tools"]:
                     tool_result = await call_tool(tools, call, ctx, f"{step_id}:tool:{call['id']}")
                     result.tool_calls.append(tool_result)
-                    await _stream_tool(stream, run, tool_result)
+                    await _stream_tool(stream, run, tool_result, not (parts and parts.streamed))
+            if stream and result.usage:
+                await stream.emit("usage.updated", {"runId": run.agent_run_id,
+                                                    "messageId": run.agent_message_id, "usage": dict(result.usage)})
             total = _merge(total, result)
             if not any(m["type"] == "tool_call" for m in result.output):
                 break
@@ -203,17 +213,24 @@ class Agent:
         return prompt
 
     async def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
-                     step: Step | None, step_id: str) -> ModelResponse:
+                     step: Step | None, step_id: str, parts: Parts | None = None) -> ModelResponse:
         choice = self.tool_choice or "auto"
-        if step is None:
-            return await model.infer(messages, list(tools.values()), choice)
+        token = DELTA_SINK.set(parts)  # always set: None keeps an outer run's sink from leaking in
+        try:
+            if step is None:
+                response = await model.infer(messages, list(tools.values()), choice)
+            else:
+                async def infer_json() -> dict[str, Any]:
+                    resp = await model.infer(messages, list(tools.values()), choice)
+                    return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
 
-        async def infer_json() -> dict[str, Any]:
-            resp = await model.infer(messages, list(tools.values()), choice)
-            return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
-
-        data = await step.run(step_id, infer_json)  # memoised: a replay does not call the model
-        return ModelResponse(output=data["output"], raw=data.get("raw"), usage=Usage(**(data.get("usage") or {})))  # type: ignore[typeddict-item]
+                data = await step.run(step_id, infer_json)  # memoised: a replay does not call the model
+                response = ModelResponse(output=data["output"], raw=data.get("raw"), usage=Usage(**(data.get("usage") or {})))  # type: ignore[typeddict-item]
+        finally:
+            DELTA_SINK.reset(token)
+        if parts is not None:
+            await parts.close()
+        return response
 
 
 def _assemble(prompt: list[Message], prior: _Joined, current: _Joined) -> list[Message]:
@@ -256,13 +273,15 @@ async def _stream_text(stream: StreamingContext | None, run: NetworkRun, result:
                           message_text(texts[-1]))
 
 
-async def _stream_tool(stream: StreamingContext | None, run: NetworkRun, tool_result: Any) -> None:
+async def _stream_tool(stream: StreamingContext | None, run: NetworkRun, tool_result: Any,
+                       call_part: bool = True) -> None:
     if stream is None:
         return
     name = tool_result["tool"]["name"]
     extra = {"toolName": name, "toolCallId": tool_result["tool"]["id"]}
-    await stream.part(run.agent_run_id, run.agent_message_id, "tool-call", "tool_call.arguments.delta",
-                      json.dumps(tool_result["tool"]["input"]), extra)
+    if call_part:  # False: the call's arguments were streamed as they arrived
+        await stream.part(run.agent_run_id, run.agent_message_id, "tool-call", "tool_call.arguments.delta",
+                          json.dumps(tool_result["tool"]["input"]), extra)
     await stream.part(run.agent_run_id, run.agent_message_id, "tool-output", "tool_call.output.delta",
                       json.dumps(tool_result["content"], default=str), extra)
 

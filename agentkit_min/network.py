@@ -29,7 +29,7 @@ from .messages import UserMessage, input_content
 from .model import Model
 from .routing import RoutingAgent, get_default_routing_agent
 from .state import State
-from .streaming import Publish, StreamingContext
+from .streaming import Publish, RunStream, StreamingContext
 
 if TYPE_CHECKING:
     from .result import AgentResult
@@ -90,6 +90,11 @@ class Network(Generic[T]):
     def run_sync(self, input: str | UserMessage, **options: Any) -> NetworkRun:
         """`run` for synchronous code."""
         return run_sync(self.run(input, **options))
+
+    def stream(self, input: str | UserMessage, **options: Any) -> RunStream[NetworkRun]:
+        """`run` as an async iterator of its events (`async for event in network.stream(...)`):
+        tokens as they arrive; `.result` is the finished run; leaving the loop cancels it."""
+        return RunStream(lambda publish: self.run(input, publish=publish, **options))
 
 
 class NetworkRun:

@@ -164,9 +164,9 @@ def parse_response(
     body = decoded(body)
     raise_for_status(PROVIDER, status, body, headers)
     if isinstance(body, str):
-        from ._stream import collapse_anthropic  # a streamed (SSE) body, when one is handed to us
+        from ._stream import AnthropicStream, merged  # a streamed (SSE) body, when one is handed to us
 
-        body = collapse_anthropic(body)
+        body = merged(AnthropicStream(PROVIDER, headers), body)
     data = as_object(body, PROVIDER)
     if data.get("type") == "error" or (isinstance(data.get("error"), dict) and "content" not in data):
         err: dict[str, Any] = data["error"] if isinstance(data.get("error"), dict) else {}

@@ -161,9 +161,9 @@ def parse_response(
     body = decoded(body)
     raise_for_status(PROVIDER, status, body, headers)
     if isinstance(body, (str, list)):
-        from ._stream import collapse_gemini
+        from ._stream import GeminiStream, merge_gemini, merged
 
-        body = collapse_gemini(body)
+        body = merged(GeminiStream(PROVIDER, headers), body) if isinstance(body, str) else merge_gemini(body)
     data = as_object(body, PROVIDER)
     raise_body_error(PROVIDER, data)
     candidates = data.get("candidates")

@@ -180,9 +180,9 @@ def parse_response(
     body = decoded(body)
     raise_for_status(provider, status, body, headers)
     if isinstance(body, str):
-        from ._stream import collapse_openai  # a streamed (SSE) body, when one is handed to us
+        from ._stream import OpenAIStream, merged  # a streamed (SSE) body, when one is handed to us
 
-        body = collapse_openai(body, provider)
+        body = merged(OpenAIStream(provider, headers), body)
     data = as_object(body, provider)
     raise_body_error(provider, data)
     choices = data.get("choices")
