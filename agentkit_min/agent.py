@@ -29,6 +29,7 @@ from .result import AgentResult, _Joined
 from .state import State
 from .streaming import DELTA_SINK, Parts, RunStream
 from .tool import Tool, ToolContext, call_tool
+from .trace import inference, inferred, traced
 
 if TYPE_CHECKING:
     from .network import NetworkRun
@@ -98,6 +99,7 @@ class Agent:
 
         standalone = network is None
         run = network or NetworkRun.standalone(self, state or State(), step)
+        span = run.trace.begin("agent", self.name, {"input": input_content(input)})
         hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
         if self.history is not None:
             await initialize_thread(self.history, hctx)
@@ -122,13 +124,15 @@ class Agent:
             append = getattr(self.history, "append_results", None)
             if callable(append):  # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
-                await maybe_await(append(hctx))
+                await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
         except Exception as exc:  # not BaseException: durable engines pause runs by raising
+            run.trace.end(span, None, exc)
             if standalone:
                 await run._emit("run.failed", scope="agent", runId=run.agent_run_id, name=self.name,
                                 error=str(exc), recoverable=False)
             raise
         finally:
+            run.trace.end(span)
             if standalone:
                 await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
                 await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
@@ -170,7 +174,9 @@ class Agent:
             messages = _assemble(prompt, prior, current)
             step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}"
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
+            span = inference(run.trace, chosen, prompt, messages)
             response = await self._infer(chosen, messages, tools, run.step, step_id, parts)
+            inferred(run.trace, span, response)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
             if self.lifecycle.on_response is not None:
@@ -195,6 +201,7 @@ class Agent:
         assert total is not None  # max_inferences >= 1
         if self.lifecycle.on_finish is not None:
             total = await maybe_await(self.lifecycle.on_finish(ResultArgs(self, run, total))) or total
+        run.trace.note(output=total.output, usage=total.usage)  # on the agent's (or route's) span
         return total
 
     async def _prompt(self, input: str | UserMessage, run: NetworkRun) -> list[Message]:

@@ -19,8 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ._aio import maybe_await
 from .errors import UsageError
+from .trace import traced
 
 if TYPE_CHECKING:
     from .network import NetworkRun
@@ -66,7 +66,7 @@ async def initialize_thread(history: Any, ctx: HistoryContext) -> None:
     create = _hook(history, "create_thread")
     state = ctx.state
     if create is not None:
-        created = await maybe_await(create(ctx))
+        created = await traced("history", "create_thread", create, ctx, fields={"thread_id": state.thread_id})
         if not state.thread_id:
             state.thread_id = _thread_id_of(created)
     elif not state.thread_id and _hook(history, "get") is not None:
@@ -92,13 +92,13 @@ async def load_thread(history: Any, ctx: HistoryContext) -> None:
     state = ctx.state
     if get is None or not state.thread_id or state.results or state.messages:
         return
-    state.set_results(list(await maybe_await(get(ctx))))
+    state.set_results(list(await traced("history", "get", get, ctx, fields={"thread_id": state.thread_id})))
 
 
 async def append_user_message(history: Any, ctx: HistoryContext) -> None:
     hook = _hook(history, "append_user_message")
     if hook is not None:
-        await maybe_await(hook(ctx))
+        await traced("history", "append_user_message", hook, ctx, fields={"thread_id": ctx.thread_id})
 
 
 async def save_thread(history: Any, ctx: HistoryContext, initial_count: int) -> None:
@@ -106,4 +106,4 @@ async def save_thread(history: Any, ctx: HistoryContext, initial_count: int) -> 
     hook = _hook(history, "append_results")
     if hook is not None:
         ctx.new_results = ctx.state.results[initial_count:]
-        await maybe_await(hook(ctx))
+        await traced("history", "append_results", hook, ctx, fields={"thread_id": ctx.thread_id})

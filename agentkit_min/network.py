@@ -30,6 +30,7 @@ from .model import Model
 from .routing import RoutingAgent, get_default_routing_agent
 from .state import State
 from .streaming import Publish, RunStream, StreamingContext
+from .trace import Trace, route_of
 
 if TYPE_CHECKING:
     from .result import AgentResult
@@ -111,6 +112,8 @@ class NetworkRun:
         self.initial_result_count = len(state.results)
         self.streaming: StreamingContext | None = None
         self.run_id = self.agent_run_id = self.agent_message_id = str(uuid.uuid4())
+        self.trace = Trace(self.run_id)
+        """What this run did (spec/trace.md): `trace.to_dict()`, `write(path)`, `page(path)`."""
         self._agents = dict(network.agents)  # members plus agents a router returned
         self._stack: collections.deque[str] = collections.deque()
 
@@ -142,6 +145,7 @@ class NetworkRun:
     async def execute(self, input: str | UserMessage, router: Any, publish: Publish | None) -> NetworkRun:
         """The network loop (module docstring): history set-up, router, agents, history save."""
         content = input_content(input)
+        root = self.trace.begin("network", self.name, {"input": content})
         ctx = HistoryContext(self.state, self, content, self.state.thread_id, self.step)
         had_thread = bool(self.state.thread_id)
         await initialize_thread(self.history, ctx)
@@ -171,10 +175,12 @@ class NetworkRun:
                 self._stack.extend(a.name for a in await self._next_agents(input, router))
             await save_thread(self.history, ctx, self.initial_result_count)
         except Exception as exc:  # not BaseException: a durable engine pauses runs by raising
+            self.trace.end(root, None, exc)
             await self._emit("run.failed", scope="network", runId=self.run_id,
                              error=str(exc), recoverable=False)
             raise
         finally:
+            self.trace.end(root)
             await self._emit("run.completed", scope="network", runId=self.run_id, name=self.name)
             await self._emit("stream.ended", scope="network", runId=self.run_id)
         return self
@@ -191,6 +197,17 @@ class NetworkRun:
         return result
 
     async def _next_agents(self, input: str | UserMessage, router: Any) -> list[Agent]:
+        """Ask the router what runs next, traced as a "route" span (spec/trace.md)."""
+        span = self.trace.begin("route", *route_of(router, self.counter))
+        try:
+            agents = await self._decide(input, router)
+        except Exception as exc:
+            self.trace.end(span, None, exc)
+            raise
+        self.trace.end(span, {"returned": [a.name for a in agents]})
+        return agents
+
+    async def _decide(self, input: str | UserMessage, router: Any) -> list[Agent]:
         """Ask the router (code, routing agent or the default one) what runs next."""
         if router is None and self.default_model is None:
             raise UsageError(NO_ROUTER)
@@ -221,6 +238,7 @@ class NetworkRun:
     async def _route_with(self, router: RoutingAgent, input: str | UserMessage) -> list[Agent]:
         result = await router._run(input, self, router.model, 1, self.initial_result_count,
                                    router.tools, step_prefix="route")
+        self.trace.note(routing_agent=router.name)
         on_route = router.lifecycle.on_route
         names = (await maybe_await(on_route(ResultArgs(router, self, result))) if on_route else None) or []
         unknown = [n for n in names if n not in self.agents]

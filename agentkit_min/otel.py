@@ -48,9 +48,8 @@ class Bridge:
 
     def __init__(self, tracer: Any, capture: bool) -> None:
         self.tracer, self.capture = tracer, capture
-        self.stack: list[tuple[Any, Any]] = []
 
-    def start(self, span: dict[str, Any], content: Any) -> None:
+    def start(self, span: dict[str, Any], content: Any) -> tuple[Any, Any]:
         """Start the OpenTelemetry span of `span`, as the current span (its children nest)."""
         kind, name = span["kind"], span["name"]
         attrs: dict[str, Any] = {"agentkit.span.kind": kind}
@@ -80,11 +79,11 @@ class Bridge:
         client = kind in ("inference", "mcp")
         started = self.tracer.start_span(title, kind=SpanKind.CLIENT if client else SpanKind.INTERNAL,
                                          attributes=attrs)
-        self.stack.append((started, context.attach(otel.set_span_in_context(started))))
+        return started, context.attach(otel.set_span_in_context(started))
 
-    def end(self, span: dict[str, Any]) -> None:
-        """End the innermost OpenTelemetry span with what `span` learnt by its end."""
-        started, token = self.stack.pop()
+    def end(self, span: dict[str, Any], handle: tuple[Any, Any]) -> None:
+        """End the OpenTelemetry span `start` returned with what `span` learnt by its end."""
+        started, token = handle
         usage = span.get("usage") or {}
         for ours, theirs in (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens")):
             if ours in usage:

@@ -110,6 +110,8 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
     With a durable step (and a tool that does not use steps itself) the call is memoised as
     `step.run(step_id, ...)` so a replayed run does not repeat it (step.py).
     """
+    trace = getattr(ctx.network, "trace", None)  # spec/trace.md; absent on a hand-made context
+    span = trace.begin("tool", call["name"], {"call_id": call.get("id"), "input": call.get("input")}) if trace else None
     tool = tools.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
@@ -121,6 +123,8 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
         content = await ctx.step.run(step_id, _invoke, tool, call, guarded)
     else:
         content = await _invoke(tool, call, ctx)
+    if trace:
+        trace.end(span, {"output": content}, content.get("error") if isinstance(content, dict) else None)
     return tool_result_message(call, content)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from ._aio import maybe_await
 
-__all__ = ["FORMAT", "VERSION", "Trace", "traced"]
+__all__ = ["FORMAT", "VERSION", "Trace", "inference", "inferred", "route_of", "traced"]
 
 FORMAT, VERSION = "agentkit-min/trace", 1
 MAX_SPANS = 100_000
@@ -50,15 +50,19 @@ class Trace:
         self._open: list[Span] = []  # the spans begun and not yet ended, outermost first
         self._saved: tuple[Any, ...] = ()
         self._otel = _bridge()
+        self._handles: dict[int, Any] = {}  # span id -> its OpenTelemetry span
         self._t0 = time.perf_counter()
 
     def begin(self, kind: str, name: str, fields: Mapping[str, Any] | None = None,
-              content: Any = None) -> Span:
-        """Open a span under the innermost open one; `content` goes to OpenTelemetry only."""
+              content: Any = None, leaf: bool = False) -> Span:
+        """Open a span under the innermost open one; `content` goes to OpenTelemetry only.
+
+        A `leaf` (MCP request, history hook) gets no children, so leaves may run concurrently.
+        """
         opened = self._open
-        span = {"id": len(self.spans) + self.dropped, "parent": opened[-1]["id"] if opened else None,
-                "kind": kind, "name": name, "start_ms": (time.perf_counter() - self._t0) * 1e3,
-                "duration_ms": None, "status": "ok"}
+        span: Span = {"id": len(self.spans) + self.dropped, "parent": opened[-1]["id"] if opened else None,
+                      "kind": kind, "name": name, "start_ms": (time.perf_counter() - self._t0) * 1e3,
+                      "duration_ms": None, "status": "ok"}
         if fields:
             span.update(fields)
         if not opened:  # the run's root: code outside the loop finds this trace from here
@@ -72,9 +76,10 @@ class Trace:
             self.spans.append(span)
         else:
             self.dropped += 1
-        opened.append(span)
+        if not leaf:
+            opened.append(span)
         if self._otel is not None:
-            self._otel.start(span, content)
+            self._handles[span["id"]] = self._otel.start(span, content)
         return span
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None,
@@ -86,18 +91,21 @@ class Trace:
             span.update(fields)
         now = (time.perf_counter() - self._t0) * 1e3
         opened = self._open
-        while opened:
-            top = opened.pop()
+        if opened and opened[-1] is span:
+            closing = [opened.pop()]
+        else:  # a leaf, or spans still open inside `span`: close those too, innermost first
+            i = next((i for i, s in enumerate(opened) if s is span), len(opened))
+            closing = opened[i:][::-1] or [span]
+            del opened[i:]
+        for top in closing:
             top["duration_ms"] = now - top["start_ms"]
             # a span still open inside `span` was left by an exception: it failed
             failed = error if top is span else error or _UNFINISHED
             if failed is not None and top["status"] == "ok":
                 top["status"], top["error"] = "error", _error(failed)
             if self._otel is not None:
-                self._otel.end(top)
-            if top is span:
-                break
-        if not opened and self._saved:
+                self._otel.end(top, self._handles.pop(top["id"]))
+        if span["parent"] is None and self._saved:  # the root: restore the caller's context
             previous, listener, old = self._saved
             CURRENT.set(previous)
             if listener is not None:
@@ -153,9 +161,9 @@ async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any,
                  fields: Mapping[str, Any] | None = None) -> Any:
     """`await fn(*args)` (sync or async) as a span of the current run's trace, if any."""
     trace = CURRENT.get()
-    if trace is None:
+    if trace is None or not trace._open:  # no run in progress here
         return await maybe_await(fn(*args))
-    span = trace.begin(kind, name, fields)
+    span = trace.begin(kind, name, fields, leaf=True)
     try:
         value = await maybe_await(fn(*args))
     except Exception as exc:
@@ -165,6 +173,30 @@ async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any,
     return value
 
 
+def route_of(router: Any, call_count: int) -> tuple[str, dict[str, Any]]:
+    """The name and fields of the "route" span of asking `router` (None: the default one)."""
+    if router is not None and getattr(router, "type", None) != "routing":
+        return getattr(router, "__name__", None) or type(router).__name__, {"router": "code", "call_count": call_count}
+    from .routing import get_default_routing_agent
+
+    kind = "default_routing_agent" if router in (None, get_default_routing_agent()) else "routing_agent"
+    return router.name if router is not None else "Default routing agent", {"router": kind, "call_count": call_count}
+
+
+def inference(trace: Trace, model: Any, prompt: list[Any], messages: list[Any]) -> Span:
+    """Begin the span of one inference by `model`; the messages go to OpenTelemetry only."""
+    name = getattr(model, "model", None) or type(model).__name__
+    return trace.begin("inference", str(name), {"model": str(name), "provider": getattr(model, "provider", None),
+                                                "prompt": prompt, "messages": len(messages)}, messages)
+
+
+def inferred(trace: Trace, span: Span, response: Any) -> None:
+    """End an inference span with the model's reply."""
+    output = response.output
+    trace.end(span, {"output": output, "usage": response.usage,
+                     "stop_reason": output[-1].get("stop_reason") if output else None})
+
+
 def _attempt(info: dict[str, Any]) -> None:
     """`http.ATTEMPT_LISTENER`: each HTTP attempt of an inference (called on its worker thread)."""
     trace = CURRENT.get()
@@ -172,10 +204,12 @@ def _attempt(info: dict[str, Any]) -> None:
         trace._open[-1].setdefault("attempts", []).append(info)
 
 
-def _error(error: BaseException | Mapping[str, Any]) -> dict[str, str]:
+def _error(error: Any) -> dict[str, str]:
     if isinstance(error, BaseException):
         return {"type": type(error).__name__, "message": str(error)}
-    return {"type": str(error.get("type") or error.get("name")), "message": str(error.get("message"))}
+    if isinstance(error, Mapping):
+        return {"type": str(error.get("type") or error.get("name")), "message": str(error.get("message"))}
+    return {"type": "Error", "message": str(error)}
 
 
 def _scrub(text: str) -> str:

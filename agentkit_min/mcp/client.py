@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from .. import __version__
 from ..errors import MCPConnectionError, MCPError, MCPRemoteError, MCPTimeoutError, ProtocolError, UsageError
+from ..trace import traced
 from .base import Transport
 from .jsonrpc import ErrorResponse, JSONRPCSession, Notification, Request, Response
 
@@ -127,6 +128,9 @@ class MCPClient:
             MCPConnectionError: the connection is gone or dropped while waiting.
             MCPTimeoutError: no answer within `timeout` (default: the client's).
         """
+        return await traced("mcp", method, self._request, method, params, timeout, fields={"server": self.name})
+
+    async def _request(self, method: str, params: dict[str, Any] | None, timeout: float | None) -> Any:
         if self._error is not None:
             raise type(self._error)(str(self._error))
         limit = self.timeout if timeout is None else timeout
