@@ -1,59 +1,57 @@
-"""The one module that does HTTP for model providers: a JSON POST on `urllib.request`.
+"""The one module that does HTTP for model providers: JSON POSTs with retries and deadlines.
 
 What it does (decision Q16 of spec/semantics.md):
 
-- one JSON POST per call with a timeout on every request: `timeout` bounds the connect and
-  every read, and the whole exchange is cut off after `timeout` seconds of reading too;
+- sends on kept-alive `http.client` connections (`real_transport`, pool in `_connections`),
+  never following a redirect: a 3xx is a `ModelHTTPError` naming the Location's host;
+- `timeout` bounds one attempt as a whole (connect, headers, body); `deadline` bounds the
+  whole call, attempts and backoff together (180 s by default, so that is the worst case);
 - retries with exponential backoff and jitter on connection errors, timeouts and the statuses
-  408, 409, 429 and 5xx, honouring `Retry-After` (seconds or an HTTP date, RFC 9110 10.2.3);
-  4 retries by default, configurable per model;
-- logs the exact request body at DEBUG, with secrets removed (auth headers, Gemini's `key=`);
-- refuses to send anything when `ALLOW_MODEL_REQUESTS` is False (test suites set it), except
-  through an installed transport (a cassette player) or to a loopback address.
+  408, 409, 429 and 5xx, unless the provider says `x-should-retry: false` (`true` makes any
+  status retryable) or `no_retry` says waiting cannot help. Waits follow `retry-after-ms`,
+  `Retry-After` (seconds or an HTTP date) or Google's `RetryInfo.retryDelay`; a wait longer
+  than `max_retry_after` or than the deadline leaves is not waited for: that response is final;
+- `post_json` blocks; `post_json_async` and `open_stream` run each attempt on a worker
+  (`_aio.in_thread`, no pool cap) and wait on the event loop; cancelling closes the socket;
+- refuses a header value or URL with a control character (`UsageError` that never shows the
+  value), logs the exact request body at DEBUG with credentials removed, and refuses to send
+  anything when `ALLOW_MODEL_REQUESTS` is False, except through an installed transport (a
+  cassette player) or to a loopback address.
 
-The sender is swappable: a `Transport` is any callable
-`(method, url, headers, body, timeout) -> (status, headers, body bytes)` that raises
-`TimeoutError` or `ConnectionError` (any `OSError`) on failure. `use_transport(fn)` installs one
-for the current context (a `contextvars.ContextVar`, so it follows `asyncio.to_thread`), which
-is how `agentkit_min.cassette` replays recorded exchanges without vcrpy and without patching.
+The sender is swappable: a `Transport` is called `t(method, url, headers, body, timeout)` and
+returns `(status, headers, body bytes)`, raising `TimeoutError` or another `OSError` on failure;
+streaming requests add `stream=True` and may get an iterator of byte chunks as the body.
+`use_transport(fn)` installs one for the current context (a `ContextVar`), which is how
+`agentkit_min.cassette` replays recorded exchanges without vcrpy.
 
-What it deliberately does not do: streaming, connection pooling, HTTP/2, proxies beyond what
-`urllib` reads from the environment, or mapping statuses to provider errors (each adapter's
-`parse_response` does that, because only it can read the provider's error body).
+Not here: HTTP/2, compression, cookies, and mapping statuses to provider errors (each
+adapter's `parse_response` does that: only it can read the provider's error body).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
-import http.client
 import ipaddress
 import json
 import logging
 import random
 import re
-import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Tuple
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Tuple
 
-from .errors import ModelConnectionError, ModelTimeoutError, UsageError
+from . import _aio, _connections
+from .errors import (ModelConnectionError, ModelHTTPError, ModelResponseError, ModelTimeoutError,
+                     ResponseTooLargeError, UsageError)
 
 __all__ = [
-    "ALLOW_MODEL_REQUESTS",
-    "HTTPResponse",
-    "RetryPolicy",
-    "Transport",
-    "post_json",
-    "redact_headers",
-    "redact_url",
-    "retry_after_seconds",
-    "urllib_transport",
-    "use_transport",
+    "ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL",
+    "RetryPolicy", "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async",
+    "real_transport", "redact_headers", "redact_url", "retry_after_seconds", "use_transport",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,20 +59,48 @@ logger = logging.getLogger(__name__)
 ALLOW_MODEL_REQUESTS: bool = True
 """Set to False (test suites do) to forbid real requests; replays and loopback still work."""
 
+DEFAULT_DEADLINE = 180.0
+"""Seconds one call may take in all, attempts and backoff included (the documented worst case)."""
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""Default `max_response_bytes`: a longer body ends in `ResponseTooLargeError`."""
+
+POOL = _connections.Pool()
+"""The kept-alive connections (`POOL.close()`, `POOL.idle_seconds`, `POOL.ssl_context`...)."""
+
+ATTEMPT_LISTENER: ContextVar[Callable[[dict[str, Any]], None] | None] = ContextVar(
+    "agentkit_min_attempt_listener", default=None)
+"""Called after every attempt with {attempt, status, error, wait, elapsed} (no secrets): tracing."""
+
 RawResponse = Tuple[int, Mapping[str, str], bytes]
-Transport = Callable[[str, str, Mapping[str, str], bytes, float], RawResponse]
+Transport = Callable[..., Any]
+"""`(method, url, headers, body, timeout[, stream=True]) -> (status, headers, body)`."""
 
 _TRANSPORT: ContextVar[Transport | None] = ContextVar("agentkit_min_http_transport", default=None)
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 """Retried besides every 5xx: timeouts, conflicts and rate limits are usually transient."""
 
-SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
-)
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie",
+                            "set-cookie", "proxy-authorization"})
 _SECRET_QUERY = re.compile(r"([?&](?:key|api[-_]?key)=)[^&#]*", re.IGNORECASE)
-_READ_CHUNK = 64 * 1024
+_HEADER_OK = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_URL_BAD = re.compile(r"[\x00-\x20\x7f]")
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(..., ensure_ascii=False) rebuilds it
+
+
+def real_transport(method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float,
+                   *, stream: bool = False) -> tuple[int, dict[str, str], Any]:
+    """The built-in sender: `http.client` on a kept-alive connection from `POOL`.
+
+    Every status is returned (redirects too, unfollowed). With `stream=True` a 2xx body is an
+    iterator of chunks with `close()`. Raises TimeoutError (the attempt took longer than
+    `timeout`), ConnectionError (any other transport failure), ResponseTooLargeError.
+    """
+    return POOL.send(method, url, headers, body, timeout, stream=stream)
+
+
+urllib_transport = real_transport  # the name of the sender before connections were kept alive
 
 
 @dataclass(frozen=True)
@@ -91,7 +117,7 @@ class HTTPResponse:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How `post_json` retries. `sleep` is injectable so tests never really wait."""
+    """How a call retries. `sleep` is injectable so tests never really wait."""
 
     max_retries: int = 4
     """Retries after the first attempt (Inngest's default policy is 4)."""
@@ -100,8 +126,9 @@ class RetryPolicy:
     max_delay: float = 8.0
     """Cap on one computed backoff."""
     max_retry_after: float = 60.0
-    """A longer `Retry-After` is not waited for: the response is returned to the caller."""
-    sleep: Callable[[float], None] = time.sleep
+    """A longer provider wait is not waited for: the response is returned to the caller."""
+    sleep: Callable[[float], Any] | None = None
+    """Replaces the wait (`time.sleep` / `asyncio.sleep`); may return an awaitable."""
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
@@ -129,22 +156,35 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: ("<redacted>" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
 
 
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The `Retry-After` delay in seconds (delta-seconds or an HTTP date), or None."""
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None,
+                        body: Any = None) -> float | None:
+    """The wait the provider asks for: `retry-after-ms`, `Retry-After` (delta-seconds or an HTTP
+    date), else a Google `RetryInfo.retryDelay` ("48s") in the error body; None if none."""
+    try:
+        return max(0.0, float(headers["retry-after-ms"]) / 1000)
+    except (KeyError, ValueError):
+        pass
+    value = headers.get("retry-after", "").strip()
     try:
         return max(0.0, float(value))
     except ValueError:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, float(when.timestamp()) - (time.time() if now is None else now))
     except (TypeError, ValueError, IndexError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, float(when.timestamp()) - current)
+        pass
+    if isinstance(body, list) and len(body) == 1:  # Gemini stream endpoints wrap errors in a list
+        body = body[0]
+    err = body.get("error") if isinstance(body, dict) else None
+    for detail in err.get("details") or [] if isinstance(err, dict) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return max(0.0, float(delay[:-1]))
+            except ValueError:
+                return None
+    return None
 
 
 def _is_loopback(url: str) -> bool:
@@ -157,56 +197,6 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def urllib_transport(
-    method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float
-) -> RawResponse:
-    """The default transport: one request with `urllib.request`, every status returned.
-
-    Raises TimeoutError when the server does not answer in time (including a body that
-    trickles in for longer than `timeout`), ConnectionError for any other transport failure.
-    """
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)
-    deadline = time.monotonic() + timeout
-    try:
-        try:
-            response = urllib.request.urlopen(request, timeout=timeout)
-        except urllib.error.HTTPError as exc:  # a status >= 400 still has a body to read
-            response = exc
-        with response:
-            status = response.status if response.status is not None else 0
-            received = dict(response.headers.items())
-            data = _read_with_deadline(response, deadline)
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, (socket.timeout, TimeoutError)):
-            raise TimeoutError(f"no answer within {timeout}s") from exc
-        raise ConnectionError(str(exc.reason)) from exc
-    except (socket.timeout, TimeoutError) as exc:
-        raise TimeoutError(f"no answer within {timeout}s") from exc
-    except http.client.HTTPException as exc:  # IncompleteRead, RemoteDisconnected, BadStatusLine
-        raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
-    return status, received, data
-
-
-def _read_with_deadline(response: Any, deadline: float) -> bytes:
-    # urllib's timeout bounds each socket read, not the whole body; a server that sends one
-    # byte a second would never trip it, so reads are chunked and checked against a deadline.
-    # read1 returns what one socket read gives; read(n) would block until n bytes arrived.
-    read = getattr(response, "read1", None) or response.read
-    chunks: list[bytes] = []
-    while True:
-        chunk = read(_READ_CHUNK)
-        if not chunk:
-            missing = getattr(response, "length", None)  # Content-Length bytes still expected
-            if isinstance(missing, int) and missing > 0:
-                raise http.client.IncompleteRead(b"".join(chunks), missing)
-            return b"".join(chunks)
-        chunks.append(chunk)
-        if getattr(response, "length", None) == 0:  # Content-Length reached: no need to ask again
-            return b"".join(chunks)
-        if time.monotonic() > deadline:
-            raise TimeoutError("the response body took longer than the timeout")
-
-
 def decode_body(text: str) -> Any:
     """JSON when the text is JSON, else the text (so error pages and truncation survive)."""
     if not text.strip():
@@ -215,97 +205,288 @@ def decode_body(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise ModelResponseError(f"the response is JSON nested too deeply to decode "
+                                 f"({len(text)} characters)") from None
 
 
-def _should_retry(status: int) -> bool:
-    return status in RETRY_STATUSES or status >= 500
+class _Call:
+    """One request and its retries: the part the sync and async callers share."""
+
+    def __init__(self, provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
+                 timeout: float, deadline: float | None, retry: RetryPolicy | None,
+                 no_retry: Callable[[HTTPResponse], bool] | None, stream: bool, max_bytes: int) -> None:
+        self.provider, self.url, self.timeout, self.stream, self.max_bytes = (
+            provider, url, timeout, stream, max_bytes)
+        self.policy = retry or RetryPolicy()
+        self.no_retry = no_retry
+        transport = _TRANSPORT.get()
+        if transport is None:
+            if not ALLOW_MODEL_REQUESTS and not _is_loopback(url):
+                raise UsageError(
+                    f"Real model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS is "
+                    f"False); refusing POST {redact_url(url)}. Replay a cassette, use a test model, "
+                    f"or set ALLOW_MODEL_REQUESTS = True.")
+            transport = real_transport
+        self.transport = transport
+        self.headers = {"content-type": "application/json", **headers}
+        _check(provider, url, self.headers)
+        self.data = _ENCODER.encode(body).encode("utf-8")
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s request: POST %s headers=%s body=%s", provider, redact_url(url),
+                         json.dumps(redact_headers(self.headers)), self.data.decode("utf-8"))
+        self.deadline = DEFAULT_DEADLINE if deadline is None else deadline
+        self.ends = time.monotonic() + self.deadline
+        self.attempt = 0
+        self.started = 0.0
+
+    def send(self, live: _connections.Live | None = None) -> Any:
+        """One attempt (on a worker thread in the async path): the reply, or the OSError."""
+        self.started = time.monotonic()
+        left = self.ends - self.started
+        if left <= 0:
+            return TimeoutError(f"the total deadline of {self.deadline}s has passed")
+        tokens = _connections.LIVE.set(live), _connections.READ_LIMIT.set(self.max_bytes)
+        try:
+            if not self.stream:
+                return self.transport("POST", self.url, self.headers, self.data, min(self.timeout, left))
+            status, headers, body = self.transport("POST", self.url, self.headers, self.data,
+                                                   min(self.timeout, left), stream=True)
+            if isinstance(body, (bytes, bytearray)):  # a transport that does not stream: one chunk
+                return status, headers, bytes(body), iter(()) if 200 <= status < 300 else None
+            if 200 <= status < 300:  # retries stay possible until the first byte is handed out
+                try:
+                    return status, headers, next(body, b""), body
+                except BaseException:
+                    getattr(body, "close", lambda: None)()
+                    raise
+            return status, headers, _read_all(body, self.max_bytes), None
+        except OSError as exc:
+            return exc
+        except ResponseTooLargeError as exc:
+            raise ResponseTooLargeError(f"{self.provider}: {exc}") from None
+        finally:
+            _connections.READ_LIMIT.reset(tokens[1])
+            _connections.LIVE.reset(tokens[0])
+
+    def decide(self, outcome: Any) -> HTTPResponse | float:
+        """The final response, or the seconds to wait before the next attempt; raises the
+        final failure."""
+        self.attempt += 1
+        policy = self.policy
+        left = self.ends - time.monotonic()
+        error: Exception | None = None
+        if isinstance(outcome, BaseException):
+            where, status = redact_url(self.url), None
+            error = (ModelTimeoutError(f"{self.provider}: no answer from {where} within "
+                                       f"{min(self.timeout, self.deadline)}s ({outcome})")
+                     if isinstance(outcome, TimeoutError) else
+                     ModelConnectionError(f"{self.provider}: connection to {where} failed: "
+                                          f"{type(outcome).__name__}: {outcome}"))
+            delay = policy.backoff(self.attempt - 1)
+            final = self.attempt > policy.max_retries or delay >= left
+        else:
+            response = self._response(outcome)
+            status, headers = response.status, response.headers
+            hint = headers.get("x-should-retry", "").strip().lower()
+            retryable = status >= 400 and (hint == "true" or (
+                hint != "false" and (status in RETRY_STATUSES or status >= 500)))
+            wait = retry_after_seconds(headers, body=response.body) if retryable else None
+            delay = policy.backoff(self.attempt - 1) if wait is None else wait
+            final = (not retryable or self.attempt > policy.max_retries or delay >= left
+                     or delay > policy.max_retry_after or bool(self.no_retry and self.no_retry(response)))
+        self._notify(status, error, None if final else delay)
+        if final:
+            if error is not None:
+                raise error
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s response: HTTP %d in %.3fs (attempt %d)", self.provider, status,
+                             time.monotonic() - self.started, self.attempt)
+            return response
+        logger.info("%s: retrying after %s (attempt %d of %d, waiting %.2fs)", self.provider,
+                    error or f"HTTP {status}", self.attempt, policy.max_retries + 1, delay)
+        return delay
+
+    def _response(self, outcome: Any) -> HTTPResponse:
+        status, raw_headers, data, rest = outcome if len(outcome) > 3 else (*outcome, None)
+        headers = {k.lower(): v for k, v in raw_headers.items()}
+        if rest is not None:
+            return StreamResponse(status, headers, "", "", data, rest, self.ends, self.timeout,
+                                  self.max_bytes)
+        text = data.decode("utf-8", errors="replace")
+        response = HTTPResponse(status, headers, decode_body(text), text)
+        if 300 <= status < 400:
+            self._notify(status, None, None)
+            host = urllib.parse.urlsplit(headers.get("location", "")).hostname or "(no Location)"
+            raise ModelHTTPError(
+                self.provider, status, f"redirect to {host} not followed (the API key is never sent "
+                f"to another URL); point base_url at the final address", response.body,
+                headers=redact_headers(headers))
+        return response
+
+    def _notify(self, status: int | None, error: Exception | None, wait: float | None) -> None:
+        listener = ATTEMPT_LISTENER.get()
+        if listener is not None:
+            listener({"attempt": self.attempt, "status": status, "wait": wait,
+                      "error": None if error is None else f"{type(error).__name__}: {error}",
+                      "elapsed": time.monotonic() - self.started})
+
+    async def run(self) -> HTTPResponse:
+        """Attempts on worker threads, waits on the loop."""
+        while True:
+            live = _connections.Live()
+            try:
+                outcome = await _aio.in_thread(self.send, live)
+            except asyncio.CancelledError:
+                live.abort()  # the worker's blocked read fails now instead of at its timeout
+                raise
+            step = self.decide(outcome)
+            if isinstance(step, HTTPResponse):
+                return step
+            if self.policy.sleep is None:
+                await asyncio.sleep(step)
+            else:
+                await _aio.maybe_await(self.policy.sleep(step))
+
+
+def _check(provider: str, url: str, headers: Mapping[str, str]) -> None:
+    # http.client would raise an untyped ValueError quoting the whole value (the key, often).
+    for name, value in headers.items():
+        bad = _HEADER_OK.fullmatch(value) is None
+        if bad or _HEADER_OK.fullmatch(name) is None:
+            at = next(i for i, c in enumerate(value if bad else name) if not _HEADER_OK.fullmatch(c))
+            raise UsageError(f"{provider}: the {name!r} header has a control or non-Latin-1 character at "
+                             f"position {at} (the value is not shown); check how the key or header "
+                             f"value was read (a trailing newline from a file?)")
+    if _URL_BAD.search(url):
+        raise UsageError(f"{provider}: the URL has a space or control character: {redact_url(url)!r}")
+
+
+def _read_all(body: Any, limit: int) -> bytes:
+    data = bytearray()
+    try:
+        for chunk in body:
+            data += chunk
+            if len(data) > limit:
+                raise ResponseTooLargeError(f"the response is over the limit of {limit} bytes "
+                                            f"(max_response_bytes)")
+    finally:
+        getattr(body, "close", lambda: None)()
+    return bytes(data)
 
 
 def post_json(
-    provider: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: Mapping[str, Any],
-    *,
-    timeout: float = 60.0,
-    retry: RetryPolicy | None = None,
-    no_retry: Callable[[HTTPResponse], bool] | None = None,
+    provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any], *,
+    timeout: float = 60.0, deadline: float | None = None, retry: RetryPolicy | None = None,
+    no_retry: Callable[[HTTPResponse], bool] | None = None, max_response_bytes: int | None = None,
 ) -> HTTPResponse:
-    """POST `body` as JSON to `url`; retry transient failures; return the last response.
+    """POST `body` as JSON to `url`, blocking; retry transient failures; return the last response.
 
     Args:
         provider: names the provider in errors and logs.
         url: the full URL.
         headers: request headers including credentials (they are never logged).
         body: the JSON body.
-        timeout: seconds for the connect and for reading the whole response.
+        timeout: seconds for one attempt as a whole: connect, headers and body.
+        deadline: seconds for the whole call, retries and waits included (None: DEFAULT_DEADLINE).
         retry: the retry policy (defaults: 4 retries, 0.5s doubling backoff).
         no_retry: return True for a retryable response that must not be retried (for
             example a 429 that actually says the prompt is too long).
+        max_response_bytes: a longer body raises ResponseTooLargeError (None: MAX_RESPONSE_BYTES).
 
     Returns:
-        The response, whatever its status: callers map error statuses to typed errors.
+        The response, whatever its status but 3xx: callers map error statuses to typed errors.
 
     Raises:
-        UsageError: `ALLOW_MODEL_REQUESTS` is False and this would be a real request.
-        ModelTimeoutError: no answer within `timeout` on the last attempt.
+        UsageError: `ALLOW_MODEL_REQUESTS` is False and this would be a real request, or a
+            header value or the URL holds a control character.
+        ModelHTTPError: a redirect (3xx), which is never followed.
+        ModelTimeoutError: no answer within `timeout` (or the deadline) on the last attempt.
         ModelConnectionError: the connection failed or dropped on the last attempt.
+        ModelResponseError: the body is too large or its JSON nests too deeply.
     """
-    policy = retry or RetryPolicy()
-    transport = _TRANSPORT.get()
-    if transport is None:
-        if not ALLOW_MODEL_REQUESTS and not _is_loopback(url):
-            raise UsageError(
-                f"Real model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS is "
-                f"False); refusing POST {redact_url(url)}. Replay a cassette, use a test model, "
-                f"or set ALLOW_MODEL_REQUESTS = True."
-            )
-        transport = urllib_transport
-    data = _ENCODER.encode(body).encode("utf-8")
-    all_headers = {"content-type": "application/json", **headers}
-    debug = logger.isEnabledFor(logging.DEBUG)
-    if debug:
-        logger.debug(
-            "%s request: POST %s headers=%s body=%s", provider, redact_url(url),
-            json.dumps(redact_headers(all_headers)), data.decode("utf-8"),
-        )
-    attempt = 0
+    call = _Call(provider, url, headers, body, timeout, deadline, retry, no_retry, False,
+                 max_response_bytes or MAX_RESPONSE_BYTES)
     while True:
-        started = time.monotonic()
-        try:
-            status, raw_headers, raw = transport("POST", url, all_headers, data, timeout)
-        except TimeoutError as exc:
-            failure: Exception = ModelTimeoutError(
-                f"{provider}: no answer from {redact_url(url)} within {timeout}s ({exc})"
-            )
-            delay = policy.backoff(attempt)
-        except OSError as exc:  # ConnectionError and every other socket-level failure
-            failure = ModelConnectionError(
-                f"{provider}: connection to {redact_url(url)} failed: {type(exc).__name__}: {exc}"
-            )
-            delay = policy.backoff(attempt)
-        else:
-            text = raw.decode("utf-8", errors="replace")
-            response = HTTPResponse(
-                status, {k.lower(): v for k, v in raw_headers.items()}, decode_body(text), text
-            )
-            if debug:
-                logger.debug("%s response: HTTP %d in %.3fs (attempt %d)",
-                             provider, status, time.monotonic() - started, attempt + 1)
-            if not _should_retry(status) or attempt >= policy.max_retries:
-                return response
-            if no_retry is not None and no_retry(response):
-                return response
-            wait = retry_after_seconds(response.headers)
-            if wait is not None and wait > policy.max_retry_after:
-                return response  # the caller decides; waiting minutes here would look like a hang
-            delay = wait if wait is not None else policy.backoff(attempt)
-            failure = ModelConnectionError(f"{provider}: HTTP {status}")
-        if attempt >= policy.max_retries:
-            raise failure
-        logger.info(
-            "%s: retrying after %s (attempt %d of %d, waiting %.2fs)",
-            provider, failure, attempt + 1, policy.max_retries + 1, delay,
-        )
-        policy.sleep(delay)
-        attempt += 1
+        step = call.decide(call.send())
+        if isinstance(step, HTTPResponse):
+            return step
+        (call.policy.sleep or time.sleep)(step)
+
+
+async def post_json_async(
+    provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any], *,
+    timeout: float = 60.0, deadline: float | None = None, retry: RetryPolicy | None = None,
+    no_retry: Callable[[HTTPResponse], bool] | None = None, max_response_bytes: int | None = None,
+) -> HTTPResponse:
+    """`post_json` for the event loop: each attempt on a worker thread, waits with `asyncio.sleep`.
+
+    Cancelling the awaiting task stops the wait at once and shuts the attempt's socket.
+    """
+    return await _Call(provider, url, headers, body, timeout, deadline, retry, no_retry, False,
+                       max_response_bytes or MAX_RESPONSE_BYTES).run()
+
+
+@dataclass(frozen=True)
+class StreamResponse(HTTPResponse):
+    """A response whose 2xx body is read as it arrives (`chunks()`); other statuses come read
+    and decoded in `body` / `text` as in HTTPResponse."""
+
+    _first: bytes = b""
+    _rest: Any = field(default=None, repr=False)
+    _ends: float = 0.0
+    _idle: float = 0.0
+    _limit: int = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive. Raises ModelTimeoutError after an idle gap longer than the
+        timeout or past the deadline, ModelConnectionError when the connection drops."""
+        if self._first:
+            yield self._first
+        size = len(self._first)
+        while self._rest is not None:
+            left = self._ends - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError("the total deadline has passed")
+                read = _aio.in_thread(next, self._rest, None)
+                chunk = await (read if left > self._idle else asyncio.wait_for(read, left))
+            except (TimeoutError, asyncio.TimeoutError) as exc:
+                self.close()
+                raise ModelTimeoutError(f"the stream stalled: {exc or 'the total deadline passed'}") from None
+            except OSError as exc:
+                self.close()
+                raise ModelConnectionError(f"stream dropped: {type(exc).__name__}: {exc}") from None
+            if chunk is None:
+                return
+            size += len(chunk)
+            if size > self._limit:
+                self.close()
+                raise ResponseTooLargeError(f"the stream is over {self._limit} bytes (max_response_bytes)")
+            yield chunk
+
+    def close(self) -> None:
+        """Drop the connection (a body read to its end has already gone back to the pool)."""
+        getattr(self._rest, "close", lambda: None)()
+
+
+@asynccontextmanager
+async def open_stream(
+    provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any], *,
+    timeout: float = 60.0, deadline: float | None = None, retry: RetryPolicy | None = None,
+    no_retry: Callable[[HTTPResponse], bool] | None = None, max_response_bytes: int | None = None,
+) -> AsyncIterator[StreamResponse]:
+    """POST and stream the reply: `async with open_stream(...) as r: async for b in r.chunks()`.
+
+    Retries (as `post_json`) happen only before the first body byte of a 2xx is handed out; a
+    non-2xx comes whole in `r.body`. `timeout` bounds the wait for headers and each gap between
+    chunks, `deadline` the whole stream. Leaving the block early closes the connection.
+    """
+    response = await _Call(provider, url, headers, body, timeout, deadline, retry, no_retry, True,
+                           max_response_bytes or MAX_RESPONSE_BYTES).run()
+    if not isinstance(response, StreamResponse):
+        response = StreamResponse(response.status, response.headers, response.body, response.text)
+    try:
+        yield response
+    finally:
+        response.close()

@@ -29,10 +29,11 @@ from ..errors import (
     ContextLengthError,
     ModelHTTPError,
     ModelResponseError,
+    QuotaExceededError,
     RateLimitError,
     ServerError,
 )
-from ..http import retry_after_seconds
+from ..http import redact_headers, retry_after_seconds
 from ..messages import JSON, Usage
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "dig",
     "error_message",
     "is_context_length",
+    "is_quota_exhausted",
+    "raise_error_object",
     "json_text",
     "parse_arguments",
     "check_tool_choice",
@@ -143,6 +146,9 @@ def decoded(body: Any) -> Any:
             return json.loads(body)
         except ValueError:
             return body
+        except RecursionError:
+            raise ModelResponseError(f"a response of {len(body)} characters is JSON nested too "
+                                     f"deeply to decode") from None
     return body
 
 
@@ -206,19 +212,15 @@ def is_context_length(body: Any) -> bool:
     return bool(_CONTEXT.search(error_message(body))) or "context_length" in _error_code(body)
 
 
-def _gemini_retry_delay(body: Any) -> float | None:
-    if isinstance(body, list) and len(body) == 1:
-        body = body[0]
-    err = body.get("error") if isinstance(body, dict) else None
-    details = err.get("details") if isinstance(err, dict) else None
-    for detail in details if isinstance(details, list) else []:
-        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
-        if isinstance(delay, str) and delay.endswith("s"):
-            try:
-                return float(delay[:-1])
-            except ValueError:
-                return None
-    return None
+_QUOTA = re.compile(r'"insufficient_quota"|PerDay|Request too large for')
+
+
+def is_quota_exhausted(body: Any) -> bool:
+    """True for a 429 that waiting cannot fix: OpenAI's `insufficient_quota`, a Gemini per-day
+    quota (`QuotaFailure` quotaId "...PerDay..."), or one request larger than the per-minute
+    token limit (OpenAI "Request too large for ... Requested N")."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return bool(_QUOTA.search(text[:20_000]))
 
 
 def raise_for_status(
@@ -233,32 +235,57 @@ def raise_for_status(
 def _raise(provider: str, status: int, body: Any, headers: Mapping[str, str]) -> NoReturn:
     message = error_message(body)
     code = _error_code(body)
-    if status in (401, 403) or "authentication_error" in code or (
+    kept = redact_headers(headers)  # request ids stay; cookies and credentials do not
+    if status in (401, 403) or "authentication_error" in code or "invalid_api_key" in code or (
         status == 400 and (_AUTH.search(message) or "API_KEY_INVALID" in code)
     ):
-        raise AuthenticationError(provider, status, message, body)
+        raise AuthenticationError(provider, status, message, body, headers=kept)
     if is_context_length(body):
-        raise ContextLengthError(provider, status, message, body)
+        raise ContextLengthError(provider, status, message, body, headers=kept)
     if status == 429 or "rate_limit" in code or "RESOURCE_EXHAUSTED" in code:
-        retry_after = retry_after_seconds(headers)
-        if retry_after is None:
-            retry_after = _gemini_retry_delay(body)
-        raise RateLimitError(provider, status, message, body, retry_after=retry_after)
+        cls = QuotaExceededError if is_quota_exhausted(body) else RateLimitError
+        raise cls(provider, status, message, body, retry_after_seconds(headers, body=body), headers=kept)
     if status >= 500 or "overloaded" in code:
-        raise ServerError(provider, status, message, body)
-    raise ModelHTTPError(provider, status, message, body)
+        raise ServerError(provider, status, message, body, headers=kept)
+    raise ModelHTTPError(provider, status, message, body, headers=kept)
 
 
-def raise_body_error(provider: str, body: dict[str, Any]) -> None:
-    """Raise for a 200 response whose body is an error object (some proxies do this)."""
-    err = body.get("error")
-    if err is None or err == {}:
-        return
-    code = err.get("code") if isinstance(err, dict) else body.get("code")
-    status = code if isinstance(code, int) and 400 <= code < 600 else None
-    if status is not None:
-        _raise(provider, status, body, {})
-    raise ModelResponseError(f"{provider} returned an error in a 200 response: {error_message(body)}")
+def raise_body_error(provider: str, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> None:
+    """Raise for a 200 response whose body is an error object (OpenAI, xAI and proxies do this)."""
+    if body.get("error") not in (None, {}):
+        raise_error_object(provider, body, headers)
+
+
+# Error kinds sent inside 200 bodies and streams -> the HTTP status they stand for.
+_TYPE_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "permission_error": 403,
+                "not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429,
+                "api_error": 500, "server_error": 500, "overloaded_error": 529,
+                "invalid_api_key": 401, "insufficient_quota": 429, "rate_limit_exceeded": 429,
+                "context_length_exceeded": 400, "INVALID_ARGUMENT": 400, "UNAUTHENTICATED": 401,
+                "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "RESOURCE_EXHAUSTED": 429,
+                "INTERNAL": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504}
+
+
+def raise_error_object(provider: str, error_obj: Any, headers: Mapping[str, str] | None = None,
+                       status: int | None = None) -> NoReturn:
+    """Raise the typed error an error object in a 200 body or a stream stands for (as HTTP).
+
+    `error_obj` is the body holding it (`{"error": {...}}`, xAI's `{"code", "error"}`) or the
+    inner object. The status is `status`, else the object's numeric `code`, else the one its
+    code / type / status names (`invalid_api_key` 401, `RESOURCE_EXHAUSTED` 429...); an
+    unknown kind is a ModelResponseError.
+    """
+    body = error_obj if isinstance(error_obj, dict) and "error" in error_obj else {"error": error_obj}
+    err = body["error"] if isinstance(body["error"], dict) else {}
+    if status is None:
+        code = err.get("code", body.get("code"))
+        kinds = [str(err.get(k)) for k in ("code", "type", "status")]
+        status = code if isinstance(code, int) and 400 <= code < 600 else next(
+            (_TYPE_STATUS[k] for k in kinds if k in _TYPE_STATUS),
+            400 if _AUTH.search(error_message(body)) else None)  # 400 + that message: auth
+        if status is None:
+            raise ModelResponseError(f"{provider} returned an error: {error_message(body)}")
+    _raise(provider, status, body, {k.lower(): v for k, v in (headers or {}).items()})
 
 
 def usage_from(numbers: Mapping[str, Any]) -> Usage:
