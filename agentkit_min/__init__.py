@@ -10,15 +10,15 @@ from __future__ import annotations
 from .agent import Agent, create_agent
 from .errors import (AgentKitError, MCPConnectionError, MCPError, ModelError, ModelHTTPError,
                      ProtocolError, RoutingError, ToolError, TransportError, UsageError)
-from .history import HistoryConfig, HistoryContext
-from .lifecycle import AgentArgs, ResultArgs, RouterArgs, StartArgs
+from .history import History, HistoryConfig, HistoryContext, HistoryStore
+from .lifecycle import AgentArgs, Lifecycle, LifecycleHooks, ResultArgs, RouterArgs, StartArgs
 from .messages import (Message, TextMessage, ToolCallMessage, ToolMessage, ToolResultMessage,
                        Usage, UserMessage)
 from .model import Model, ModelResponse
 from .models import anthropic, azure_openai, deepseek, gemini, grok, openai
 from .network import Network, NetworkRun, create_network
 from .result import AgentResult
-from .routing import RoutingAgent, create_routing_agent, get_default_routing_agent
+from .routing import Router, RoutingAgent, create_routing_agent, get_default_routing_agent
 from .state import State, create_state
 from .step import Step
 from .tool import Tool, ToolContext, create_tool
@@ -35,6 +35,7 @@ __all__ = [
     "Tool", "ToolContext", "create_tool", "Model", "ModelResponse", "Step",
     "openai", "anthropic", "gemini", "grok", "azure_openai", "deepseek",
     "HistoryConfig", "HistoryContext", "AgentArgs", "StartArgs", "ResultArgs", "RouterArgs",
+    "History", "HistoryStore", "Lifecycle", "LifecycleHooks", "Router",
     "Message", "TextMessage", "ToolCallMessage", "ToolMessage", "ToolResultMessage", "Usage",
     "UserMessage",
     "AgentKitError", "UsageError", "ModelError", "ModelHTTPError", "ToolError", "RoutingError",

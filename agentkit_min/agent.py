@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence, U
 
 from ._aio import maybe_await, run_sync
 from .errors import UsageError
-from .lifecycle import AgentArgs, Lifecycle, ResultArgs, StartArgs, parse_lifecycle
+from .lifecycle import AgentArgs, Lifecycle, LifecycleHooks, ResultArgs, StartArgs, parse_lifecycle
 from .messages import Message, TextMessage, Usage, UserMessage, input_content, message_text
 from .model import Model, ModelResponse
 from .result import AgentResult, _Joined
@@ -32,6 +32,7 @@ from .tool import Tool, ToolContext, call_tool
 from .trace import inference, inferred, traced
 
 if TYPE_CHECKING:
+    from .history import History
     from .network import NetworkRun
     from .step import Step
     from .streaming import Publish, StreamingContext
@@ -48,8 +49,8 @@ class Agent:
 
     def __init__(self, *, name: str, system: SystemPrompt, description: str = "",
                  model: Model | None = None, tools: Sequence[Tool] = (),
-                 tool_choice: str | None = None, lifecycle: Any = None,
-                 mcp_servers: Sequence[Mapping[str, Any]] = (), history: Any = None,
+                 tool_choice: str | None = None, lifecycle: LifecycleHooks | Lifecycle | None = None,
+                 mcp_servers: Sequence[Mapping[str, Any]] = (), history: History | None = None,
                  assistant: str = "") -> None:
         if not isinstance(name, str) or not name:
             raise UsageError("create_agent: name must be a non-empty string")
@@ -295,8 +296,8 @@ async def _stream_tool(stream: StreamingContext | None, run: NetworkRun, tool_re
 
 def create_agent(*, name: str, system: SystemPrompt, description: str = "",
                  model: Model | None = None, tools: Sequence[Tool] = (),
-                 tool_choice: str | None = None, lifecycle: Any = None,
-                 mcp_servers: Sequence[Mapping[str, Any]] = (), history: Any = None,
+                 tool_choice: str | None = None, lifecycle: LifecycleHooks | Lifecycle | None = None,
+                 mcp_servers: Sequence[Mapping[str, Any]] = (), history: History | None = None,
                  assistant: str = "") -> Agent:
     """Create an agent (AgentKit's `createAgent`).
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, Union
 
 from .errors import UsageError
 from .trace import traced
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .state import State
     from .step import Step
 
-__all__ = ["HistoryConfig", "HistoryContext"]
+__all__ = ["History", "HistoryConfig", "HistoryContext", "HistoryStore"]
+_NAMES = ("create_thread", "get", "append_user_message", "append_results")
 
 
 @dataclass
@@ -56,6 +57,27 @@ class HistoryConfig:
     append_results: Callable[[HistoryContext], Any] | None = None
 
 
+class HistoryStore(Protocol):
+    """A history object with all four hooks as methods (as `SQLiteHistory`); sync or async."""
+
+    def create_thread(self, ctx: HistoryContext, /) -> Any:
+        """Make or upsert `ctx.thread_id`'s thread; return `{"thread_id": str}` or a str."""
+
+    def get(self, ctx: HistoryContext, /) -> list[AgentResult] | Awaitable[list[AgentResult]]:
+        """The thread's stored results, oldest first."""
+
+    def append_user_message(self, ctx: HistoryContext, /) -> Awaitable[None] | None:
+        """Store `ctx.user_message` (network runs)."""
+
+    def append_results(self, ctx: HistoryContext, /) -> Awaitable[None] | None:
+        """Store `ctx.new_results`, this run's results only."""
+
+
+History = Union[HistoryConfig, HistoryStore]
+"""The `history=` option. Typed callers with only some hooks use `HistoryConfig`; at run time
+any object with at least one of the four hooks works."""
+
+
 def _hook(history: Any, name: str) -> Callable[[HistoryContext], Any] | None:
     fn = getattr(history, name, None) if history is not None else None
     return fn if callable(fn) else None
@@ -63,6 +85,9 @@ def _hook(history: Any, name: str) -> Callable[[HistoryContext], Any] | None:
 
 async def initialize_thread(history: Any, ctx: HistoryContext) -> None:
     """Give the state a thread id: upsert a client's id, create one, or make a UUID."""
+    if history is not None and not any(_hook(history, n) for n in _NAMES):
+        raise UsageError(f"history must be a HistoryConfig or an object with one of the hooks "
+                         f"{', '.join(_NAMES)}; got {type(history).__name__}")
     create = _hook(history, "create_thread")
     state = ctx.state
     if create is not None:

@@ -14,7 +14,7 @@ object AgentKit passes (`({ agent, network, prompt, history }) => ...` in TS bec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Optional, TypedDict, TypeVar, Union
 
 from .errors import UsageError
 from .messages import Message, UserMessage
@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from .network import NetworkRun
     from .result import AgentResult
 
-__all__ = ["AgentArgs", "StartArgs", "ResultArgs", "RouterArgs", "Lifecycle", "parse_lifecycle"]
+__all__ = ["AgentArgs", "StartArgs", "ResultArgs", "RouterArgs", "Lifecycle", "LifecycleHooks",
+           "parse_lifecycle"]
 
-Hook = Callable[[Any], Any]
+T = TypeVar("T")
+MaybeAwaitable = Union[T, Awaitable[T]]
 
 
 @dataclass
@@ -75,13 +77,32 @@ class RouterArgs:
     """The original UserMessage when the run's input was one."""
 
 
+# The hook types (module docstring); typed so mypy and IDEs reject a wrong hook signature.
+EnabledHook = Callable[[AgentArgs], MaybeAwaitable[bool]]
+StartHook = Callable[[StartArgs], MaybeAwaitable[Optional[Mapping[str, Any]]]]
+ResultHook = Callable[[ResultArgs], MaybeAwaitable[Optional["AgentResult"]]]
+RouteHook = Callable[[ResultArgs], MaybeAwaitable[Optional[list[str]]]]
+
+
+class LifecycleHooks(TypedDict, total=False):
+    """The `lifecycle=` dict: `{"on_start": fn, ...}`; an unknown key is a type error."""
+
+    enabled: EnabledHook
+    on_start: StartHook
+    on_response: ResultHook
+    on_finish: ResultHook
+    on_route: RouteHook
+
+
 @dataclass
 class Lifecycle:
-    enabled: Hook | None = None
-    on_start: Hook | None = None
-    on_response: Hook | None = None
-    on_finish: Hook | None = None
-    on_route: Hook | None = None
+    """The hooks as a dataclass (what `parse_lifecycle` makes of a `LifecycleHooks` dict)."""
+
+    enabled: EnabledHook | None = None
+    on_start: StartHook | None = None
+    on_response: ResultHook | None = None
+    on_finish: ResultHook | None = None
+    on_route: RouteHook | None = None
 
 
 _KEYS = ("enabled", "on_start", "on_response", "on_finish", "on_route")
@@ -89,15 +110,15 @@ _TS_NAMES = {"onStart": "on_start", "onResponse": "on_response", "onFinish": "on
              "onRoute": "on_route"}
 
 
-def parse_lifecycle(value: Lifecycle | Mapping[str, Hook] | None, owner: str) -> Lifecycle:
-    """Accept a Lifecycle or a dict of hooks; unknown keys are a caller error, raised now."""
+def parse_lifecycle(value: object, owner: str) -> Lifecycle:
+    """Accept a Lifecycle or a dict of hooks; anything else, or an unknown key, raises now."""
     if value is None:
         return Lifecycle()
     if isinstance(value, Lifecycle):
         return value
     if not isinstance(value, Mapping):
         raise UsageError(f"{owner}: lifecycle must be a dict of hooks, got {type(value).__name__}")
-    hooks: dict[str, Hook] = {}
+    hooks: dict[str, Any] = {}
     for key, fn in value.items():
         if key not in _KEYS:
             hint = f" (did you mean {_TS_NAMES[key]!r}?)" if key in _TS_NAMES else ""

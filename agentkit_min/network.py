@@ -27,12 +27,13 @@ from .history import HistoryContext, append_user_message, initialize_thread, loa
 from .lifecycle import AgentArgs, ResultArgs, RouterArgs
 from .messages import UserMessage, input_content
 from .model import Model
-from .routing import RoutingAgent, get_default_routing_agent
+from .routing import Router, RoutingAgent, get_default_routing_agent
 from .state import State
 from .streaming import Publish, RunStream, StreamingContext
 from .trace import Trace, route_of
 
 if TYPE_CHECKING:
+    from .history import History
     from .result import AgentResult
     from .step import Step
 
@@ -49,9 +50,10 @@ class Network(Generic[T]):
     """Agents + state + router. Build it with `create_network`; run it with `run`."""
 
     def __init__(self, *, agents: Sequence[Agent], name: str = "default", description: str = "",
-                 default_model: Model | None = None, router: Any = None, default_router: Any = None,
+                 default_model: Model | None = None, router: Router | None = None,
+                 default_router: Router | None = None,
                  max_iter: int | None = 0, default_state: State[T] | None = None,
-                 history: Any = None) -> None:
+                 history: History | None = None) -> None:
         self.name = name
         self.description = description
         self.agents: dict[str, Agent] = {}
@@ -74,7 +76,8 @@ class Network(Generic[T]):
         self.agents[agent.name] = agent
 
     async def run(self, input: str | UserMessage, *, state: State[T] | dict[str, Any] | None = None,
-                  router: Any = None, default_router: Any = None, publish: Publish | None = None,
+                  router: Router | None = None, default_router: Router | None = None,
+                  publish: Publish | None = None,
                   step: Step | None = None) -> NetworkRun:
         """Run the network on `input`; returns the finished run (its `.state` holds the results).
 
@@ -254,9 +257,10 @@ def _now() -> Any:
 
 
 def create_network(*, agents: Sequence[Agent], name: str = "default", description: str = "",
-                   default_model: Model | None = None, router: Any = None,
-                   default_router: Any = None, max_iter: int | None = 0,
-                   default_state: State[Any] | None = None, history: Any = None) -> Network[Any]:
+                   default_model: Model | None = None, router: Router | None = None,
+                   default_router: Router | None = None, max_iter: int | None = 0,
+                   default_state: State[Any] | None = None,
+                   history: History | None = None) -> Network[Any]:
     """Create a network (AgentKit's `createNetwork`).
 
     Args:

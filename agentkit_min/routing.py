@@ -10,15 +10,15 @@ listed as `{name, description, parameters}` with the JSON Schema (TS prints zod 
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence, Union
 
 from .agent import Agent, SystemPrompt
 from .errors import RoutingError, UsageError
-from .lifecycle import AgentArgs, Lifecycle, ResultArgs, parse_lifecycle
+from .lifecycle import AgentArgs, Lifecycle, LifecycleHooks, ResultArgs, RouterArgs, parse_lifecycle
 from .model import Model
 from .tool import Tool, ToolContext, create_tool
 
-__all__ = ["RoutingAgent", "create_routing_agent", "get_default_routing_agent"]
+__all__ = ["Router", "RoutingAgent", "create_routing_agent", "get_default_routing_agent"]
 
 
 class RoutingAgent(Agent):
@@ -26,8 +26,8 @@ class RoutingAgent(Agent):
 
     type = "routing"
 
-    def __init__(self, *, name: str, system: SystemPrompt, lifecycle: Any, description: str = "",
-                 model: Model | None = None, tools: Sequence[Tool] = (),
+    def __init__(self, *, name: str, system: SystemPrompt, lifecycle: LifecycleHooks | Lifecycle,
+                 description: str = "", model: Model | None = None, tools: Sequence[Tool] = (),
                  tool_choice: str | None = None, assistant: str = "") -> None:
         hooks = parse_lifecycle(lifecycle, f"create_routing_agent({name!r})")
         if hooks.on_route is None:
@@ -37,8 +37,8 @@ class RoutingAgent(Agent):
                          tools=tools, tool_choice=tool_choice, lifecycle=hooks, assistant=assistant)
 
 
-def create_routing_agent(*, name: str, lifecycle: Any, system: SystemPrompt = "",
-                         description: str = "", model: Model | None = None,
+def create_routing_agent(*, name: str, lifecycle: LifecycleHooks | Lifecycle,
+                         system: SystemPrompt = "", description: str = "", model: Model | None = None,
                          tools: Sequence[Tool] = (), tool_choice: str | None = None,
                          assistant: str = "") -> RoutingAgent:
     """Create a routing agent (AgentKit's `createRoutingAgent`) for a network's `router`.
@@ -48,6 +48,13 @@ def create_routing_agent(*, name: str, lifecycle: Any, system: SystemPrompt = ""
     """
     return RoutingAgent(name=name, system=system, lifecycle=lifecycle, description=description,
                         model=model, tools=tools, tool_choice=tool_choice, assistant=assistant)
+
+
+RouterResult = Union[Agent, Sequence[Agent], RoutingAgent, None]
+CodeRouter = Callable[[RouterArgs], Union[RouterResult, Awaitable[RouterResult]]]
+Router = Union[CodeRouter, RoutingAgent]
+"""A network's `router`: a code router `(RouterArgs) -> Agent | [Agent] | RoutingAgent | None`
+(sync or async), or a routing agent."""
 
 
 def _select_agent(args: dict[str, Any], ctx: ToolContext) -> str:

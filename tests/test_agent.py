@@ -210,7 +210,7 @@ def test_with_model_copies_everything_q12() -> None:
     tool = add_tool()
     agent = create_agent(name="a", system="S", tools=[tool], tool_choice="add",
                          mcp_servers=[{"name": "s", "transport": {"type": "stdio", "command": "x"}}],
-                         history=object(), assistant="P")
+                         history=object(), assistant="P")  # type: ignore[arg-type]
     model = ScriptedModel([])
     copy = agent.with_model(model)
     assert copy.model is model and agent.model is None

@@ -21,7 +21,7 @@ import pytest
 from agentkit_min import errors
 from agentkit_min.agent import Agent, create_agent
 from agentkit_min.history import HistoryConfig, HistoryContext
-from agentkit_min.lifecycle import AgentArgs, ResultArgs, RouterArgs, StartArgs
+from agentkit_min.lifecycle import AgentArgs, LifecycleHooks, ResultArgs, RouterArgs, StartArgs
 from agentkit_min.messages import Message, UserMessage
 from agentkit_min.model import ModelResponse
 from agentkit_min.network import Network, create_network
@@ -215,9 +215,9 @@ class Built:
                            parameters=spec.get("parameters"),
                            handler=behave if spec.get("sync") else behave_async)
 
-    def lifecycle(self, owner: str, spec: dict[str, Json]) -> dict[str, Callable[[Any], Any]]:
+    def lifecycle(self, owner: str, spec: dict[str, Json]) -> LifecycleHooks:
         rec = self.rec
-        hooks: dict[str, Callable[[Any], Any]] = {}
+        hooks: LifecycleHooks = {}
         if "enabled" in spec:
             flag = bool(spec["enabled"])
             hooks["enabled"] = lambda args: flag

@@ -273,6 +273,6 @@ def test_durable_steps_are_unique_and_replay_does_not_call_the_model_again() -> 
 def test_bad_router_return_and_bad_max_iter() -> None:
     a = create_agent(name="a", system="s")
     with pytest.raises(UsageError, match="the router returned 'a'"):
-        create_network(agents=[a], default_model=ScriptedModel([]), router=lambda args: "a").run_sync("x")
+        create_network(agents=[a], default_model=ScriptedModel([]), router=lambda args: "a").run_sync("x")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="max_iter"):
         create_network(agents=[a], max_iter=-1)
