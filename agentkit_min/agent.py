@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence, U
 
 from ._aio import maybe_await, run_sync
 from .errors import UsageError
+from .history import HistoryContext, initialize_thread, load_thread
 from .lifecycle import AgentArgs, Lifecycle, LifecycleHooks, ResultArgs, StartArgs, parse_lifecycle
-from .messages import Message, TextMessage, Usage, UserMessage, input_content, message_text
+from .messages import Message, Usage, UserMessage, input_content, message_text
 from .model import Model, ModelResponse
 from .result import AgentResult, _Joined
 from .state import State
@@ -95,19 +96,20 @@ class Agent:
         `max_iter=N` loops while the model calls tools, at most N inferences (decision Q2).
         The result is not added to `state`; a configured `history` stores it (decision Q11).
         """
-        from .history import HistoryContext, initialize_thread, load_thread
-        from .network import NetworkRun
-
         standalone = network is None
-        run = network or NetworkRun.standalone(self, state or State(), step)
+        if network is None:
+            from .network import NetworkRun  # here: network.py imports this module
+
+            network = NetworkRun.standalone(self, state or State(), step)
+        run, hctx = network, None
         span = run.trace.begin("agent", self.name, {"input": input_content(input)})
-        hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
         if self.history is not None:
+            hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
             await initialize_thread(self.history, hctx)
             await load_thread(self.history, hctx)
         if standalone:
             run.open_streaming(publish)
-            n_prior, turns = len(run.state.results), max(max_iter, 1)
+            n_prior, turns = len(run.state._results), max(max_iter, 1)
             # a standalone run is its own agent-scoped stream, as AgentKit (section 7.3)
             await run._emit("run.started", scope="agent", runId=run.agent_run_id, name=self.name,
                             messageId=run.agent_message_id)
@@ -123,7 +125,7 @@ class Agent:
             else:
                 result = await self._run(input, run, model, turns, n_prior, self.tools)
             append = getattr(self.history, "append_results", None)
-            if callable(append):  # decision Q11: the agent's own result is stored
+            if callable(append) and hctx is not None:  # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
         except Exception as exc:  # not BaseException: durable engines pause runs by raising
@@ -157,7 +159,7 @@ class Agent:
                              f"or run(), or default_model= to create_network")
         content = input_content(input)
         log, cut = run.state._history(n_prior_results)  # shared, not copied (issue 14)
-        prior, current = _Joined.of(log, 0, cut), _Joined.of(log, cut)
+        prior, current = _Joined((log, 0, cut)), _Joined((log, cut, len(log)))
         prompt = await self._prompt(input, run)
         total: AgentResult | None = None
         # routing inferences publish nothing: their parts would belong to no agent run (section 7.3)
@@ -211,13 +213,13 @@ class Agent:
         extra = input.system_prompt if isinstance(input, UserMessage) else None
         if extra:  # decision Q7: a UserMessage's system prompt reaches every agent of the run
             text = f"{text}\n\n{extra}"
-        prompt: list[Message] = [TextMessage(type="text", role="system", content=text)]
+        prompt: list[Message] = [{"type": "text", "role": "system", "content": text}]
         content = input_content(input)
         if content:
-            prompt.append(TextMessage(type="text", role="user", content=content))
+            prompt.append({"type": "text", "role": "user", "content": content})
         if self.assistant:  # the prefill is marked so adapters keep its assistant role (Q9)
-            prompt.append(TextMessage(type="text", role="assistant", content=self.assistant,
-                                      meta={"prefill": True}))
+            prompt.append({"type": "text", "role": "assistant", "content": self.assistant,
+                           "meta": {"prefill": True}})
         return prompt
 
     async def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],

@@ -20,7 +20,7 @@ AgentKit's camelCase JSON).
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Union
@@ -145,6 +145,12 @@ def tool_result_message(tool: ToolMessage, content: JSON) -> ToolResultMessage:
     }
 
 
+def new_id() -> str:
+    """A random (version 4) UUID string, as `str(uuid.uuid4())` at about half its cost."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
 def message_text(message: Message) -> str:
     """The text of a text message (joining list content), or "" for other messages."""
     if message["type"] != "text":
@@ -165,7 +171,7 @@ class UserMessage:
 
     content: str
     """The text of the message."""
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_id)
     """A caller-chosen id (kept in history); a UUID when not given."""
     system_prompt: str | None = None
     """Extra system instructions for this run only."""
@@ -192,7 +198,7 @@ class UserMessage:
         ts = data.get("clientTimestamp")
         return cls(
             content=str(data["content"]),
-            id=str(data.get("id") or uuid.uuid4()),
+            id=str(data.get("id") or new_id()),
             system_prompt=data.get("systemPrompt"),
             client_timestamp=datetime.fromisoformat(ts) if isinstance(ts, str) else None,
             state=data.get("state"),

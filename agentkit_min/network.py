@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections
 import logging
-import uuid
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, Sequence, TypeVar
 
 from ._aio import maybe_await, run_sync
@@ -25,7 +25,7 @@ from .agent import Agent
 from .errors import RoutingError, UsageError
 from .history import HistoryContext, append_user_message, initialize_thread, load_thread, save_thread
 from .lifecycle import AgentArgs, ResultArgs, RouterArgs
-from .messages import UserMessage, input_content
+from .messages import UserMessage, input_content, new_id
 from .model import Model
 from .routing import Router, RoutingAgent, get_default_routing_agent
 from .state import State
@@ -112,9 +112,9 @@ class NetworkRun:
         self.state = state
         self.step = step
         self.counter = 0  # agent runs completed in this run: the router's call_count
-        self.initial_result_count = len(state.results)
+        self.initial_result_count = len(state._results)
         self.streaming: StreamingContext | None = None
-        self.run_id = self.agent_run_id = self.agent_message_id = str(uuid.uuid4())
+        self.run_id = self.agent_run_id = self.agent_message_id = new_id()
         self.trace = Trace(self.run_id)
         """What this run did (spec/trace.md): `trace.to_dict()`, `write(path)`, `page(path)`."""
         self._agents = dict(network.agents)  # members plus agents a router returned
@@ -153,11 +153,11 @@ class NetworkRun:
         had_thread = bool(self.state.thread_id)
         await initialize_thread(self.history, ctx)
         msg = input if isinstance(input, UserMessage) else UserMessage(content)
-        ctx.user_message = {**msg.to_dict(), "timestamp": (msg.client_timestamp or _now()).isoformat()}
+        ctx.user_message = {**msg.to_dict(), "timestamp": (msg.client_timestamp or datetime.now(timezone.utc)).isoformat()}
         await append_user_message(self.history, ctx)
         if had_thread:
             await load_thread(self.history, ctx)
-        self.initial_result_count = len(self.state.results)
+        self.initial_result_count = len(self.state._results)
         self.open_streaming(publish)
         await self._emit("run.started", scope="network", runId=self.run_id, name=self.name)
         if not await self.available_agents():
@@ -189,14 +189,15 @@ class NetworkRun:
         return self
 
     async def _run_agent(self, agent: Agent, input: str | UserMessage) -> AgentResult:
-        self.agent_message_id = str(uuid.uuid4())
-        # the agent-scope run id only matters to event observers
-        self.agent_run_id = str(uuid.uuid4()) if self.streaming else self.agent_message_id
-        await self._emit("run.started", scope="agent", runId=self.agent_run_id, name=agent.name,
-                         parentRunId=self.run_id, messageId=self.agent_message_id)
+        self.agent_run_id = self.agent_message_id = new_id()
+        if self.streaming:  # the agent-scope run id only matters to event observers
+            self.agent_run_id = new_id()
+            await self._emit("run.started", scope="agent", runId=self.agent_run_id, name=agent.name,
+                             parentRunId=self.run_id, messageId=self.agent_message_id)
         result = await agent.run(input, network=self)
         result.id = self.agent_message_id
-        await self._emit("run.completed", scope="agent", runId=self.agent_run_id, name=agent.name)
+        if self.streaming:
+            await self._emit("run.completed", scope="agent", runId=self.agent_run_id, name=agent.name)
         return result
 
     async def _next_agents(self, input: str | UserMessage, router: Any) -> list[Agent]:
@@ -221,7 +222,7 @@ class NetworkRun:
                 if name not in self._agents:
                     raise RoutingError(f"unknown agent in the network stack: {name}")
                 stack.append(self._agents[name])
-            results = self.state.results
+            results = self.state._results  # not the public copy: O(1) per decision
             args = RouterArgs(input_content(input), self, stack, self.counter,
                               results[-1] if results else None,
                               input if isinstance(input, UserMessage) else None)
@@ -248,12 +249,6 @@ class NetworkRun:
         if unknown:
             log.warning("routing agent %r chose non-members %s; ignored", router.name, unknown)
         return [self.agents[n] for n in names if n in self.agents]
-
-
-def _now() -> Any:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
 
 
 def create_network(*, agents: Sequence[Agent], name: str = "default", description: str = "",

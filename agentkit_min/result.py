@@ -20,32 +20,26 @@ from .messages import JSON, Message, ToolResultMessage, Usage
 
 __all__ = ["AgentResult"]
 
-Part = tuple[list[Message], int, int]
+class _Joined(tuple):  # type: ignore[type-arg]
+    """Slices of lists, `(list, start, stop, list, start, stop, ...)`, joined only when read:
+    every result of a run shares the state's message log instead of an O(history) copy each
+    (issue 14). The lists are never edited below the slices' ends (State's log only grows;
+    other parts are private copies)."""
 
-
-class _Joined:
-    """Slices of lists, joined only when read: every result of a run shares the state's message
-    log instead of an O(history) copy each (issue 14). The lists are never edited below the
-    slices' ends (State's log only grows; other parts are private copies)."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: tuple[Part, ...]) -> None:
-        self.parts = parts
+    __slots__ = ()
 
     @classmethod
-    def of(cls, items: list[Message], start: int = 0, stop: int | None = None) -> _Joined:
-        return cls(((items, start, len(items) if stop is None else stop),))
+    def of(cls, items: list[Message]) -> _Joined:
+        return cls((items, 0, len(items)))
 
-    def __add__(self, other: _Joined) -> _Joined:
-        (items, start, stop), (nxt, start2, stop2) = self.parts[-1], other.parts[0]
-        if items is nxt and stop == start2:  # adjacent slices of one list: keep one slice
-            return _Joined(self.parts[:-1] + ((items, start, stop2),) + other.parts[1:])
-        return _Joined(self.parts + other.parts)
+    def __add__(self, other: _Joined) -> _Joined:  # type: ignore[override]
+        if self[-3] is other[0] and self[-1] == other[1]:  # adjacent slices of one list: one slice
+            return _Joined(self[:-1] + other[2:])
+        return _Joined(tuple.__add__(self, other))
 
     def into(self, out: list[Message]) -> list[Message]:
-        for items, start, stop in self.parts:
-            out += items[start:stop]
+        for i in range(0, len(self), 3):
+            out += self[i][self[i + 1]:self[i + 2]]
         return out
 
 
