@@ -1,4 +1,5 @@
-# make test   : venv + dev install + mypy --strict + pytest (what CI runs)
+# make test   : venv + dev install + mypy --strict + pytest, on the default python3
+# make test-all : `make test`, plus pytest on every other Python 3.10-3.13 found (what CI runs)
 # make demo   : the flagship example network (offline cassette unless an API key is set)
 # make bench  : benchmarks; figures are ratios against a baseline measured in the same run
 # make record : re-record the provider cassettes against the live APIs (needs API keys)
@@ -7,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test typecheck pytest demo bench record crosscheck clean
+.PHONY: test test-all typecheck pytest demo bench record crosscheck clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +20,9 @@ test: $(STAMP)
 	$(PY) -m mypy --strict agentkit_min tests
 	MYPYPATH=examples $(PY) -m mypy --strict examples/*.py fixtures/examples/construct.py
 	$(PY) -m pytest -q
+
+test-all:
+	VENV=$(VENV) bash .ci/each-python
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict agentkit_min tests
@@ -40,4 +44,4 @@ crosscheck: $(STAMP)
 	$(PY) scripts/crosscheck.py
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-3.*
