@@ -270,6 +270,20 @@ def test_routers_state() -> None:
     assert run.state.data["solution"] == round(100 * 1.07, 2)
 
 
+# --- Streaming --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_streaming_writes_each_token_as_it_arrives(provider: str) -> None:
+    written: list[str] = []
+    result = example("streaming").main(provider, written.append)
+    assert written[:2] == ["I'll look ", "that up."]  # one write per streamed piece, in order
+    assert "18 °C " in written and '{"ci' in "".join(written)
+    assert "".join(written).endswith("It is 18 °C and sunny in Paris right now.")
+    assert texts(result) == ["I'll look that up.", "It is 18 °C and sunny in Paris right now."]
+    assert tool_data(result) == {"city": "Paris", "temp_c": 18, "sky": "sunny"}
+
+
 # --- Live mode, without the internet --------------------------------------------------------
 
 def test_with_a_key_examples_go_live_and_skip_the_cassette(monkeypatch: pytest.MonkeyPatch) -> None:
