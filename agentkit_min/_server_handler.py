@@ -3,7 +3,8 @@
 Split from server.py to keep both short; server.py's docstring documents the API. Each
 request is handled in its own thread by `http.server`; runs go to the server's loop thread.
 Server-Sent Events follow the WHATWG format: `id:`, `event:`, one `data:` line (our JSON
-never contains a newline), then a blank line.
+never contains a newline), then a blank line. Request framing follows RFC 9112 strictly
+(sections 5 and 6.3), since a proxy in front must not find a different request boundary.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ log = logging.getLogger("agentkit_min.server")
 
 _RUNS = re.compile(r"^/(networks|agents)/([^/]+)/runs/?$")
 _THREAD = re.compile(r"^/threads/([^/]+)/?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON's \ud800 escapes can make text that is not Unicode
+_INPUT_FIELDS = {"id": "a string", "systemPrompt": "a string", "clientTimestamp": "an ISO 8601 string",
+                 "state": "an object"}
 
 
 def _run_request(body: dict[str, Any]) -> tuple[str | UserMessage, State[Any]]:
@@ -37,28 +41,36 @@ def _run_request(body: dict[str, Any]) -> tuple[str | UserMessage, State[Any]]:
     value, data = body.get("input"), body.get("state", {})
     thread_id = body.get("thread_id", body.get("threadId"))
     if isinstance(value, dict) and isinstance(value.get("content"), str):
+        for key, kind in _INPUT_FIELDS.items():
+            if value.get(key) is not None and not isinstance(value[key], dict if key == "state" else str):
+                raise HTTPError(400, "invalid_request", f'"input.{key}" must be {kind}, got {value[key]!r:.60}')
         try:
             value = UserMessage.from_dict(value)
-        except (TypeError, ValueError) as exc:
-            raise HTTPError(400, "invalid_request", f"input: {exc}") from None
+        except ValueError as exc:  # the one parsed field
+            raise HTTPError(400, "invalid_request", f'"input.clientTimestamp" must be an ISO 8601 string: {exc}') from None
     elif not isinstance(value, str):
         raise HTTPError(400, "invalid_request",
                         '"input" must be a string or a UserMessage object with a string "content"')
     if not isinstance(data, dict):
         raise HTTPError(400, "invalid_request", '"state" must be an object (the initial state.data)')
-    if thread_id is not None and not (isinstance(thread_id, str) and thread_id):
-        raise HTTPError(400, "invalid_request", '"thread_id" must be a non-empty string')
+    if thread_id is not None and not (isinstance(thread_id, str) and thread_id and not _SURROGATE.search(thread_id)):
+        raise HTTPError(400, "invalid_request", '"thread_id" must be a non-empty string of valid Unicode')
     return value, create_state(data, thread_id=thread_id)
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, default=str, separators=(",", ":")).encode("utf-8")
+    # allow_nan=False: NaN and Infinity are not JSON (RFC 8259 section 6); strict clients reject them.
+    return json.dumps(value, default=str, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 section 6)")
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every JSON answer has a Content-Length
     server_version = "agentkit-min"
-    timeout = 60  # seconds an idle keep-alive connection may stay open
+    timeout = 60  # seconds one socket read or write may block (the request deadline is the server's)
     disable_nagle_algorithm = True  # headers and body are two writes; don't let Nagle delay the 2nd
     server: _HTTPServer
 
@@ -68,10 +80,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.app.connection(self.connection, True)
+        self.timed_out = False
+        self.app.connection(self, True)
 
     def finish(self) -> None:
-        self.app.connection(self.connection, False)
+        self.app.connection(self, False)
         super().finish()
 
     def do_GET(self) -> None:
@@ -90,13 +103,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
-        from .server import HTTPError
+        from .server import HTTPError, failure
 
         self.app.track(+1)
         self._body_read = self._streaming = False
+        self._length: int | None = None
         try:
             url = urlsplit(self.path)
             path, query = url.path, parse_qs(url.query)
+            if self.timed_out:  # the deadline cut the headers short: do not act on a partial request
+                raise HTTPError(408, "request_timeout", f"the request did not arrive within {self.app.request_timeout} s")
+            self._length = self._content_length()
+            if not self._length:
+                self.app.connection(self, True, reading=False)  # the request is complete
             if self.app.closing:
                 self.close_connection = True
                 raise HTTPError(503, "shutting_down", "the server is shutting down")
@@ -108,18 +127,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self.app.check_token(self.headers.get("Authorization"))
             handler(path, query)
         except HTTPError as err:
-            if not self._body_read and self.headers.get("Content-Length", "0").strip() not in ("", "0"):
+            if not self._body_read and self._length:
                 self.close_connection = True  # unread body bytes would be parsed as the next request
             self._error(err.status, err.type, err.message, err.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away; nothing to answer
-        except Exception:
-            log.exception("request %s %s failed", method, self.path)
+        except Exception as exc:
             self.close_connection = True
+            answer = failure(exc, f"request {method} {self.path}")
             if not self._streaming:  # an event stream already has its 200 status line
-                self._error(500, "internal_error", "the request failed; see the server log")
+                self._error(answer.status, answer.type, answer.message, answer.headers)
         finally:
             self.app.track(-1)
+            self.app.connection(self, True)  # the next request on this connection has its deadline
 
     def _route(self, path: str, method: str) -> tuple[Callable[[str, Any], None] | None, list[str]]:
         from .server import HTTPError
@@ -182,31 +202,47 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- bodies and answers ----------------------------------------------------------------
 
+    def _content_length(self) -> int | None:
+        """The body length, or a 400 for framing a proxy could read differently (RFC 9112 6.3)."""
+        from .server import HTTPError
+
+        values = [v.strip(" \t") for field in self.headers.get_all("Content-Length") or () for v in field.split(",")]
+        problem = ("a header line that is not `name: value` (RFC 9112 5.1)" if self.headers.defects
+                   else "a header folded over lines (RFC 9112 5.2)" if any("\n" in v for v in self.headers.values())
+                   else "both Transfer-Encoding and Content-Length" if values and "Transfer-Encoding" in self.headers
+                   else f"Content-Length {', '.join(values)!r}: it must be one run of digits"
+                   if values and (len(set(values)) > 1 or not (values[0].isascii() and values[0].isdigit())) else "")
+        if problem or "Transfer-Encoding" in self.headers:
+            self.close_connection = True
+            if problem:
+                raise HTTPError(400, "bad_framing", f"the request has {problem}")
+            raise HTTPError(411, "length_required", "chunked request bodies are not supported; send a Content-Length")
+        return int(values[0]) if values else None
+
     def _body(self) -> dict[str, Any]:
         """The request's JSON object, within the size limit."""
         from .server import HTTPError
 
-        length = self.headers.get("Content-Length")
-        if length is None:
+        size = self._length
+        if size is None:
             self.close_connection = True
             raise HTTPError(411, "length_required", "send the JSON body with a Content-Length header")
-        try:
-            size = int(length)
-            if size < 0:
-                raise ValueError(length)
-        except ValueError:
-            self.close_connection = True
-            raise HTTPError(400, "invalid_request", f"bad Content-Length {length!r}") from None
         if size > self.app.max_body_bytes:
             self.close_connection = True  # the body is not read, so the connection cannot be reused
             raise HTTPError(413, "payload_too_large",
                             f"body of {size} bytes is over the limit of {self.app.max_body_bytes}")
         raw = self.rfile.read(size)
         self._body_read = True
+        self.app.connection(self, True, reading=False)
+        if self.timed_out or len(raw) < size:
+            self.close_connection = True
+            raise HTTPError(408, "request_timeout", f"the body did not arrive within {self.app.request_timeout} s")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=_no_constants)
         except (UnicodeDecodeError, ValueError) as exc:
             raise HTTPError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise HTTPError(400, "invalid_json", "the body is nested too deeply") from None
         if not isinstance(body, dict):
             raise HTTPError(400, "invalid_request", "the body must be a JSON object")
         return body
@@ -243,7 +279,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(frame.encode("utf-8") + _dumps(data) + b"\n\n")
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = _dumps(payload)
+        try:
+            data = _dumps(payload)
+        except ValueError:  # NaN or Infinity made by the run (a tool's float, say)
+            log.error("the answer to %s holds NaN or Infinity, which JSON cannot carry", self.path)
+            status, data = 500, _dumps({"error": {"type": "internal_error", "message": "the answer holds "
+                                                  "NaN or Infinity, which JSON cannot carry; see the server log"}})
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -262,6 +303,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         if self.request_version == "HTTP/0.9":  # an unparsable request line; answer in HTTP/1.1
             self.request_version = "HTTP/1.1"
+        if self.timed_out:  # the request was cut short by the deadline, not malformed
+            code, message = 408, f"the request did not arrive within {self.app.request_timeout} s"
         self._error(code, "http_error", message or self.responses.get(code, ("error",))[0])
 
     def log_message(self, format: str, *args: Any) -> None:

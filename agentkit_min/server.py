@@ -19,10 +19,16 @@ this run produced (AgentResult JSON), `output` the last one's output, `state` th
 Server-Sent Events instead, one per chunk (`id`, `event: <name>`, `data: <chunk JSON>`), then
 `event: result` with the run JSON or `event: error` with an error object.
 
-Errors are `{"error": {"type", "message"}}`: 400 bad JSON or body, 401 missing/wrong token
-(with `WWW-Authenticate`), 404 unknown route/network/agent, 405 wrong method (with `Allow`),
-411 no Content-Length, 413 body over `max_body_bytes`, 502 the model failed (its typed error's
-message, which never holds keys), 503 shutting down, 504 run timeout, 500 anything else.
+Errors are `{"error": {"type", "message"}}`: 400 bad JSON or body (a field of the wrong type
+is named; NaN, Infinity and nesting past Python's recursion limit are not JSON we accept), or
+framing a proxy could read differently (RFC 9112 section 6.3: Transfer-Encoding with
+Content-Length, disagreeing or non-digit Content-Lengths such as `+20`); 401 missing/wrong
+token (with `WWW-Authenticate`), 404 unknown route/network/agent, 405 wrong method (with
+`Allow`), 408 the request was not complete within `request_timeout`, 411 no Content-Length
+(or a chunked body), 413 body over `max_body_bytes`, 502 the model failed (its typed error's
+message, which never holds keys), 503 shutting down, over `max_connections` or history busy
+(with `Retry-After`), 504 run timeout, 500 anything else. Every failed run is logged at ERROR
+with its traceback; answers are strict JSON.
 
 Design: `http.server.ThreadingHTTPServer` parses HTTP (a thread per connection, keep-alive),
 and every run is a coroutine on ONE event-loop thread, so thousands of runs share a loop while
@@ -44,12 +50,14 @@ import json
 import logging
 import re
 import signal
+import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .errors import AgentKitError, ModelError, UsageError
+from .errors import AgentKitError, HistoryBusyError, HistoryError, ModelError, UsageError
 from .messages import UserMessage
 from .state import State
 
@@ -90,8 +98,10 @@ class AgentServer:
     """Serves networks and agents over HTTP. Build it with `create_server`."""
 
     def __init__(self, networks: Sequence[Network[Any]], agents: Sequence[Agent], token: str | None,
-                 max_body_bytes: int, history: Any, run_timeout: float | None) -> None:
+                 max_body_bytes: int, history: Any, run_timeout: float | None, request_timeout: float,
+                 max_connections: int) -> None:
         self.token, self.max_body_bytes, self.history, self.run_timeout = token, max_body_bytes, history, run_timeout
+        self.request_timeout, self.max_connections = request_timeout, max_connections
         self.targets: dict[tuple[str, str], Any] = {}
         for kind, items in (("networks", networks), ("agents", agents)):
             for item in items:
@@ -109,7 +119,8 @@ class AgentServer:
         self._in_flight = 0
         self._lock = threading.Lock()  # guards the two sets, changed from many threads
         self._runs: set[concurrent.futures.Future[Any]] = set()
-        self._connections: set[Any] = set()
+        self._connections: dict[Any, float | None] = {}  # handler -> deadline of the request it reads
+        self._open = 0  # connections being served (at most max_connections)
         self.closing = False
         self._stopped = threading.Event()
 
@@ -137,6 +148,7 @@ class AgentServer:
             thread = threading.Thread(target=target, name=f"agentkit-server-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        threading.Thread(target=self._watch, name="agentkit-server-deadlines", daemon=True).start()
         log.info("agentkit-min server listening on http://%s:%d", host, self.port)
         if callback is not None:
             callback()
@@ -181,8 +193,8 @@ class AgentServer:
                 self._busy.wait_for(lambda: self._in_flight == 0, 5.0)
             with self._lock:
                 idle = list(self._connections)  # idle keep-alive connections
-            for conn in idle:
-                _close_quietly(conn)
+            for handler in idle:
+                _close_quietly(handler.connection)
         self._httpd.server_close()
         self._loop.call_soon_threadsafe(self._loop.stop)
         for thread in self._threads:
@@ -240,10 +252,35 @@ class AgentServer:
         with self._busy:  # never while holding _lock: shutdown() takes them the other way round
             self._busy.notify_all()
 
-    def connection(self, conn: Any, open_: bool) -> None:
-        """Track open connections, so shutdown() can close idle keep-alive ones."""
+    def connection(self, handler: Any, open_: bool, reading: bool = True) -> None:
+        """Track a connection and whether it is reading a request (then `request_timeout` runs)."""
         with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(conn)
+            if open_:
+                self._connections[handler] = time.monotonic() + self.request_timeout if reading else None
+            else:
+                self._connections.pop(handler, None)
+
+    def admit(self, delta: int) -> bool:
+        """Count a connection in (+1, False when `max_connections` are open) or out (-1)."""
+        with self._lock:
+            if delta > 0 and self._open >= self.max_connections:
+                return False
+            self._open += delta
+            return True
+
+    def _watch(self) -> None:
+        # A client dripping its request a byte at a time resets any per-read timeout, so one
+        # thread checks each request's total deadline and stops reading late ones (SHUT_RD:
+        # the handler still writes its 408 answer).
+        while not self._stopped.wait(min(1.0, self.request_timeout / 4)):
+            now = time.monotonic()
+            with self._lock:
+                late = [h for h, deadline in self._connections.items() if deadline is not None and deadline < now]
+                for handler in late:
+                    self._connections[handler] = None
+            for handler in late:
+                handler.timed_out = True
+                _close_quietly(handler.connection, socket.SHUT_RD)
 
     async def _execute(self, target: Any, user_input: str | UserMessage, state: State[Any],
                        publish: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
@@ -260,23 +297,31 @@ class AgentServer:
         try:
             out: dict[str, Any] = fut.result(0 if now else self.run_timeout)
             return out
-        except concurrent.futures.TimeoutError:
-            fut.cancel()
-            raise HTTPError(504, "timeout", f"the run took longer than {self.run_timeout} s") from None
         except concurrent.futures.CancelledError:
             raise HTTPError(503, "shutting_down", "the server is shutting down") from None
-        except ModelError as exc:
-            raise HTTPError(502, type(exc).__name__, str(exc)) from None
-        except AgentKitError as exc:
-            raise HTTPError(500, type(exc).__name__, str(exc)) from None
-        except Exception:
-            log.exception("run failed")
-            raise HTTPError(500, "internal_error", "the run failed; see the server log") from None
+        except Exception as exc:
+            if not fut.done():  # our wait timed out; a run that raised a TimeoutError of its own is done
+                fut.cancel()
+                raise HTTPError(504, "timeout", f"the run took longer than {self.run_timeout} s") from None
+            raise failure(exc, "the run") from None
 
 
-def _close_quietly(conn: Any) -> None:
+def failure(exc: Exception, what: str) -> HTTPError:
+    """Log a failure at ERROR with its traceback; the HTTPError to answer for it."""
+    log.error("%s failed: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
+    name = type(exc).__name__
+    if isinstance(exc, HistoryBusyError):
+        return HTTPError(503, name, f"{exc.reason}; retry", {"Retry-After": "1"})
+    if isinstance(exc, HistoryError):  # `reason`: the answer must not show the server's file path
+        return HTTPError(400 if isinstance(exc, ValueError) else 500, name, exc.reason)
+    if isinstance(exc, AgentKitError):
+        return HTTPError(502 if isinstance(exc, ModelError) else 500, name, str(exc))
+    return HTTPError(500, "internal_error", f"{what} failed; see the server log")
+
+
+def _close_quietly(conn: Any, how: int = socket.SHUT_RDWR) -> None:
     try:
-        conn.shutdown(2)  # socket.SHUT_RDWR: wakes a thread blocked reading the next request
+        conn.shutdown(how)  # wakes a thread blocked reading the next request
     except OSError:
         pass
 
@@ -290,11 +335,29 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, handler)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.app.admit(+1):
+            return super().process_request(request, client_address)
+        try:  # over max_connections: answer here in the accept thread, start no thread
+            request.settimeout(1.0)
+            body = b'{"error":{"type":"too_many_connections","message":"the server is at its connection limit; retry"}}'
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1"
+                            b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.app.admit(-1)
 
 
 def create_server(*, networks: Sequence[Network[Any]] = (), agents: Sequence[Agent] = (),
                   token: str | None = None, max_body_bytes: int = 1_000_000, history: Any = None,
-                  run_timeout: float | None = 300.0) -> AgentServer:
+                  run_timeout: float | None = 300.0, request_timeout: float = 30.0,
+                  max_connections: int = 1000) -> AgentServer:
     """Create an HTTP server for networks and agents (AgentKit's `createServer`, as a JSON API).
 
     Args:
@@ -306,11 +369,18 @@ def create_server(*, networks: Sequence[Network[Any]] = (), agents: Sequence[Age
         history: history hooks for networks and agents that have none (e.g. SQLiteHistory);
             with `list_threads` / `load` / `delete_thread` it also serves the /threads routes.
         run_timeout: seconds before a run is cancelled and answered 504; None waits forever.
+        request_timeout: seconds a client has to send a whole request (line, headers, body),
+            from the connection's start or the previous answer, else 408 and close; also how
+            long an idle keep-alive connection stays open.
+        max_connections: connections served at once (a thread each); more are answered 503.
     """
     if not networks and not agents:
         raise UsageError("create_server: pass networks=[...] and/or agents=[...] to serve")
     if token is not None and (not isinstance(token, str) or not token):
         raise UsageError("create_server: token must be a non-empty string or None")
-    if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
-        raise UsageError("create_server: max_body_bytes must be a positive int")
-    return AgentServer(networks, agents, token, max_body_bytes, history, run_timeout)
+    for name, value in (("max_body_bytes", max_body_bytes), ("max_connections", max_connections)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"create_server: {name} must be a positive int, got {value!r}")
+    if isinstance(request_timeout, bool) or not isinstance(request_timeout, (int, float)) or not 0 < request_timeout < 1e9:
+        raise UsageError(f"create_server: request_timeout must be a positive number of seconds, got {request_timeout!r}")
+    return AgentServer(networks, agents, token, max_body_bytes, history, run_timeout, request_timeout, max_connections)

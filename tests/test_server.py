@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, Iterator
 import pytest
 
 from agentkit_min.agent import create_agent
-from agentkit_min.errors import ModelHTTPError, UsageError
+from agentkit_min.errors import ModelHTTPError, ModelTimeoutError, UsageError
 from agentkit_min.messages import message_text
 from agentkit_min.network import create_network
 from agentkit_min.server import AgentServer, create_server
@@ -367,3 +368,189 @@ def test_sigterm_shuts_down_gracefully_finishing_the_in_flight_run(tmp_path: Pat
         proc.wait(10)
         if proc.stdout:
             proc.stdout.close()
+
+
+# -- hostile clients: strict framing, deadlines, limits, strict JSON, typed failures ---------
+
+RUN = "/networks/echo-net/runs"
+
+
+def raw_request(port: int, head: str, body: bytes = b"") -> bytes:
+    """A POST to the run route with the given extra header lines; everything the server sent."""
+    return raw_exchange(port, f"POST {RUN} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{head}\r\n"
+                        .encode() + body)
+
+
+@pytest.mark.parametrize("head", [
+    "Transfer-Encoding: chunked\r\nContent-Length: 16\r\n",
+    "Content-Length: 16\r\nContent-Length: 17\r\n",
+    "Content-Length: 16, 17\r\n",
+    "Content-Length: +16\r\n",
+    "Content-Length: 1_6\r\n",
+    "Content-Length: -16\r\n",
+    "Content-Length:\r\n 16\r\n",  # obs-fold: the value Python sees is " 16", which int() accepts
+    "Content-Length : 16\r\n",  # whitespace before the colon (RFC 9112 5.1: MUST reject)
+])
+def test_ambiguous_framing_is_rejected_with_400_and_the_connection_closed(head: str) -> None:
+    models: list[Any] = []
+
+    def model(request: ModelRequest) -> str:
+        models.append(request)
+        return "ran"
+
+    body = b'{"input": "x"}\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n'  # a smuggled second request
+    with serving(networks=[one_agent_network(FunctionModel(model))]) as server:
+        answer = raw_request(server.port, head, body)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1  # nothing after the first answer: the body was not parsed
+    error = json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
+    assert error["type"] == "bad_framing" and ("RFC 9112" in error["message"] or "Content-Length" in error["message"])
+    assert models == []
+
+
+def test_chunked_bodies_get_411_and_identical_content_lengths_are_one_value() -> None:
+    with serving() as server:
+        answer = raw_request(server.port, "Transfer-Encoding: chunked\r\n", b"e\r\n" + b'{"input": "x"}' + b"\r\n0\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 411 ") and answer.count(b"HTTP/1.1 ") == 1
+        body = b'{"input": "x"}'
+        answer = raw_request(server.port, f"Content-Length: {len(body)}\r\nContent-Length: {len(body)}\r\n"
+                             "Connection: close\r\n", body)
+        assert answer.startswith(b"HTTP/1.1 200 ") and b"echo: x" in answer
+
+
+def _dripped(port: int, first: bytes, drip: bytes, limit: float = 10.0) -> tuple[bytes, float]:
+    """Send `first`, then `drip` a byte every 50 ms until the server answers or closes."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as sock:
+        sock.sendall(first)
+        sock.settimeout(0.05)
+        answer = b""
+        for byte in drip[: int(limit / 0.05)]:  # bounded: at most `limit` seconds of dripping
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                try:
+                    sock.send(bytes([byte]))
+                except OSError:
+                    break
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        sock.settimeout(limit)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+    return answer, time.monotonic() - started
+
+
+def test_a_client_dripping_headers_or_body_gets_408_at_the_request_deadline() -> None:
+    with serving(request_timeout=0.5) as server:
+        head = f"POST {RUN} HTTP/1.1\r\nHost: x\r\n".encode()
+        answer, took = _dripped(server.port, head, b"X-Slow: " + b"a" * 1000)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+        assert took < 5  # the 0.5 s deadline (+ the watchdog's tick), not the 60 s read timeout
+        head += f"Authorization: Bearer {TOKEN}\r\nContent-Length: 500\r\n\r\n".encode()
+        answer, took = _dripped(server.port, head, b'{"input": "' + b"a" * 499)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer and took < 5
+        answer, took = _dripped(server.port, b"", b"")  # idle: closed without an answer
+        assert answer == b"" and took < 5
+        assert call(server.port, "POST", RUN, {"input": "still fine"})[0] == 200
+
+
+def test_connections_over_the_limit_get_503_and_a_freed_slot_is_reused() -> None:
+    with serving(max_connections=3) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+        try:
+            answer = raw_exchange(server.port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer
+            assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "too_many_connections"
+        finally:
+            idle.pop().close()
+        statuses = []
+        for _ in range(100):  # until the server has seen the close (bounded: 100 x 50 ms)
+            statuses.append(call(server.port, "GET", "/health")[0])
+            if statuses[-1] == 200:
+                break
+            time.sleep(0.05)
+        assert statuses[-1] == 200
+        for sock in idle:
+            sock.close()
+
+
+def test_hostile_json_bodies_are_400_naming_the_problem() -> None:
+    with serving(max_body_bytes=1_000_000) as server:
+        def error_of(raw: bytes) -> dict[str, Any]:
+            status, _, body = call(server.port, "POST", RUN, raw=raw)
+            assert status == 400, body
+            return dict(body["error"])
+
+        deep = b'{"input": "x", "state": {"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}}"
+        assert error_of(deep)["message"] == "the body is nested too deeply"
+        for constant in (b"NaN", b"Infinity", b"-Infinity"):
+            error = error_of(b'{"input": "x", "state": {"score": ' + constant + b"}}")
+            assert error["type"] == "invalid_json" and constant.lstrip(b"-").decode() in error["message"]
+        for field, value in (("systemPrompt", 7), ("state", 7), ("id", []), ("clientTimestamp", 5)):
+            error = error_of(json.dumps({"input": {"content": "x", field: value}}).encode())
+            assert error["type"] == "invalid_request" and f'"input.{field}"' in error["message"]
+        error = error_of(b'{"input": {"content": "x", "clientTimestamp": "yesterday"}}')
+        assert '"input.clientTimestamp" must be an ISO 8601 string' in error["message"]
+        assert "valid Unicode" in error_of(b'{"input": "x", "thread_id": "t-\\ud800"}')["message"]
+
+
+def test_answers_are_strict_json_even_when_a_run_makes_nan() -> None:
+    def nan_state(args: Any, ctx: Any) -> str:
+        ctx.network.state.data["score"] = float("nan")
+        return "stored"
+
+    tool = create_tool(name="score", parameters={"type": "object"}, handler=nan_state)
+    model = ScriptedModel([reply("", tool_call("score", {})), text("done")])
+    agent = create_agent(name="Scorer", system="s", model=model, tools=[tool])
+    network = create_network(name="Echo Net", agents=[agent], max_iter=1, router=lambda args: agent)
+    with serving(networks=[network]) as server:
+        status, _, body = call(server.port, "POST", RUN, {"input": "x"})
+    assert status == 500 and "NaN or Infinity" in body["error"]["message"]
+
+
+def test_failed_runs_are_logged_at_error_with_their_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    failing = ScriptedModel([RuntimeError("the model wrapper has a bug"), ModelTimeoutError("openai: no answer")])
+    with serving(networks=[one_agent_network(failing)]) as server, caplog.at_level("ERROR", "agentkit_min.server"):
+        assert call(server.port, "POST", RUN, {"input": "x"})[0] == 500
+        # A run that raised a TimeoutError of its own is a failed run (502), not our 504 timeout.
+        assert call(server.port, "POST", RUN, {"input": "x"})[2]["error"]["type"] == "ModelTimeoutError"
+    records = [r for r in caplog.records if r.name == "agentkit_min.server" and r.levelname == "ERROR"]
+    assert len(records) == 2 and all(r.exc_info for r in records)
+    assert "RuntimeError: the model wrapper has a bug" in records[0].getMessage()
+    assert "the model wrapper has a bug" in caplog.text and "Traceback" in caplog.text
+
+
+def test_history_failures_answer_typed_statuses_without_the_file_path(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "h.db"
+    with serving(history=SQLiteHistory(str(path), timeout=0.2)) as server:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            status, headers, body = call(server.port, "POST", RUN, {"input": "x", "thread_id": "t"})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert (status, body["error"]["type"], headers.get("retry-after")) == (503, "HistoryBusyError", "1"), body
+        assert "locked" in body["error"]["message"] and str(path) not in json.dumps(body)
+        status, _, body = call(server.port, "POST", RUN, {"input": {"content": "x", "id": "m-\ud800"}})
+        assert (status, body["error"]["type"]) == (400, "HistoryDataError")
+        assert "lone surrogate" in body["error"]["message"] and str(path) not in json.dumps(body)
+        assert call(server.port, "POST", RUN, {"input": "x", "thread_id": "t"})[0] == 200  # usable again
+
+
+def test_create_server_validates_the_new_limits() -> None:
+    network = one_agent_network(FunctionModel(echo))
+    for bad in ({"request_timeout": 0}, {"request_timeout": "5"}, {"max_connections": 0},
+                {"max_connections": True}):
+        with pytest.raises(UsageError, match=next(iter(bad))):
+            create_server(networks=[network], **bad)

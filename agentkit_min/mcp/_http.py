@@ -25,6 +25,8 @@ __all__ = ["HTTPResponse", "request"]
 
 _MAX_HEADER_BYTES = 256 * 1024
 _READ_SIZE = 64 * 1024
+_EXPECT_ABOVE = 1024 * 1024  # larger bodies wait for 100 Continue (as curl does)
+_CONTINUE_WAIT = 1.0  # RFC 9110 10.1.1: a client need not wait for 100 Continue for ever
 
 
 @dataclass
@@ -172,12 +174,12 @@ async def request(
             lines.append(f"{name}: {value}")
     if body is not None or method in ("POST", "PUT", "PATCH"):
         lines.append(f"Content-Length: {len(body or b'')}")
+    if len(body or b"") > _EXPECT_ABOVE:
+        lines.append("Expect: 100-continue")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     context = ssl.create_default_context() if parts.scheme == "https" else None
     try:
-        return await asyncio.wait_for(
-            _exchange(url, method, host, port, context, head + (body or b"")), timeout
-        )
+        return await asyncio.wait_for(_exchange(url, method, host, port, context, head, body or b""), timeout)
     except asyncio.TimeoutError:
         raise MCPTimeoutError(f"{method} {url}: no response within {timeout} s") from None
     except (MCPConnectionError, RemoteProtocolError):
@@ -187,19 +189,29 @@ async def request(
 
 
 async def _exchange(
-    url: str, method: str, host: str, port: int, context: ssl.SSLContext | None, data: bytes
+    url: str, method: str, host: str, port: int, context: ssl.SSLContext | None, head: bytes, body: bytes
 ) -> HTTPResponse:
     reader, writer = await asyncio.open_connection(
         host, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEADER_BYTES
     )
+    answer: asyncio.Future[tuple[int, str, dict[str, str]]] | None = None
     try:
-        writer.write(data)
+        # A large body first waits for 100 Continue (RFC 9110 10.1.1), so a server refusing it
+        # (413...) answers before the upload, instead of resetting the connection under it,
+        # which would lose its answer.
+        expect = len(body) > _EXPECT_ABOVE
+        writer.write(head if expect else head + body)
         await writer.drain()
-        while True:
+        answer = asyncio.ensure_future(_read_head(reader, url))
+        if expect and (not (await asyncio.wait({answer}, timeout=_CONTINUE_WAIT))[0] or answer.result()[0] == 100):
+            writer.write(body)
+            await writer.drain()
+        status, reason, headers = await answer
+        while 100 <= status < 200 and status != 101:  # interim responses (100 Continue, 103 Early Hints)
             status, reason, headers = await _read_head(reader, url)
-            if status >= 200 or status == 101:
-                break  # 1xx interim responses (100 Continue, 103 Early Hints) are skipped
     except BaseException:
+        if answer is not None:
+            answer.cancel()
         writer.close()
         raise
     encoding = headers.get("transfer-encoding", "").lower()

@@ -139,14 +139,20 @@ class MCPClient:
         self._waiting[request_id] = future
         try:
             return await asyncio.wait_for(self._send_and_wait(message, future), limit)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+            # MCP "Cancellation": a timed-out or cancelled request is cancelled at the server too.
             self._session.forget(request_id)
+            timed_out = isinstance(exc, asyncio.TimeoutError)
             if method != "initialize" and self._error is None:
                 self._spawn(self._send_quietly(self._session.notification(
-                    "notifications/cancelled", {"requestId": request_id, "reason": "timeout"})))
+                    "notifications/cancelled", {"requestId": request_id, "reason": "timeout" if timed_out else "cancelled"})))
+            if not timed_out:
+                raise
             raise MCPTimeoutError(f"MCP server {self.name!r} did not answer {method} within {limit} s") from None
         finally:
             self._waiting.pop(request_id, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # a drop can fail it after the send already raised: mark it seen
 
     async def _send_and_wait(self, message: dict[str, Any], future: asyncio.Future[Any]) -> Any:
         try:
@@ -258,6 +264,8 @@ class MCPClient:
         if self._closed:
             return
         self._closed = True
+        if self._answers:  # replies and cancellations still being sent get a moment to go out
+            await asyncio.wait(set(self._answers), timeout=min(self.timeout, 1.0))
         self._fail_all(MCPConnectionError(f"MCP client for {self.name!r} was closed"))
         for task in [*self._answers, *([self._reader] if self._reader else [])]:
             task.cancel()

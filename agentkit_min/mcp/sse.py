@@ -55,15 +55,17 @@ class SSEDecoder:
         [ServerSentEvent(event='endpoint', data='/messages/?id=1', id='', retry=None)]
     """
 
-    def __init__(self, max_line_length: int = 16 * 1024 * 1024) -> None:
+    def __init__(self, max_line_length: int = 16 * 1024 * 1024, max_event_size: int = 16 * 1024 * 1024) -> None:
         """Create a decoder.
 
         Args:
             max_line_length: longest line (in characters) accepted before the stream is
                 rejected with RemoteProtocolError, so a peer cannot grow our buffer without end.
+            max_event_size: most characters of `data` one event may gather (its lines plus the
+                LFs joining them) before RemoteProtocolError: many lines without a blank one.
         """
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._max_line = max_line_length
+        self._max_line, self._max_event = max_line_length, max_event_size
         self._pending: list[str] = []  # text of the current, unfinished line
         self._pending_len = 0
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
@@ -71,7 +73,7 @@ class SSEDecoder:
         self._closed = False
         self._event_type = ""
         self._data: list[str] = []
-        self._has_data = False
+        self._data_len = 0  # characters of data in this event, LFs included: 0 means no data line
         self._id_buffer = ""
         self.last_event_id = ""
         """The last event ID string (what to send as `Last-Event-ID` when reconnecting)."""
@@ -82,7 +84,8 @@ class SSEDecoder:
         """Decode a chunk and return the events it completed.
 
         Raises:
-            RemoteProtocolError: a line longer than `max_line_length`.
+            RemoteProtocolError: a line longer than `max_line_length`, or an event's data over
+                `max_event_size`. The decoder is then unusable (the stream is broken).
         """
         if self._closed:
             raise RemoteProtocolError("SSEDecoder.feed called after close()")
@@ -171,8 +174,10 @@ class SSEDecoder:
             if value[:1] == " ":
                 value = value[1:]
         if name == "data":
+            self._data_len += len(value) + 1
+            if self._data_len > self._max_event:
+                raise RemoteProtocolError(f"SSE event data over {self._max_event} characters; refusing to buffer more")
             self._data.append(value)
-            self._has_data = True
         elif name == "event":
             self._event_type = value
         elif name == "id":
@@ -185,7 +190,7 @@ class SSEDecoder:
 
     def _dispatch(self) -> ServerSentEvent | None:
         self.last_event_id = self._id_buffer  # updated on every blank line, data or not
-        if not self._has_data:
+        if not self._data_len:
             # The standard: an empty data buffer resets the event type and dispatches nothing.
             self._event_type = ""
             return None
@@ -200,5 +205,4 @@ class SSEDecoder:
 
     def _reset_event(self) -> None:
         self._event_type = ""
-        self._data = []
-        self._has_data = False
+        self._data, self._data_len = [], 0

@@ -36,6 +36,14 @@ def _server_name(index: int, server: Any) -> str:
         raise UsageError(f"mcp_servers[{index}] needs a non-empty 'name' string (tools are named '<name>-<tool>')")
     if not isinstance(server.get("transport"), Mapping):
         raise UsageError(f"MCP server {name!r} needs a 'transport' dict, e.g. {{'type': 'streamable-http', 'url': ...}}")
+    if "timeout" in server["transport"]:
+        raise UsageError(f"MCP server {name!r}: put 'timeout' beside 'name', not inside 'transport'")
+    if set(server) - {"name", "transport", "timeout"}:
+        raise UsageError(f"MCP server {name!r} does not take {sorted(set(server) - {'name', 'transport', 'timeout'})}; "
+                         "it takes 'name', 'transport' and 'timeout' (seconds)")
+    timeout = server.get("timeout", 1.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e9:
+        raise UsageError(f"MCP server {name!r}: 'timeout' must be a positive number of seconds, got {timeout!r}")
     return name
 
 
@@ -48,7 +56,8 @@ async def open_tools(
     Args:
         servers: AgentKit's `mcp_servers`: `[{"name": ..., "transport": {...}}]`.
         client_name: our `clientInfo.name` in the handshake (AgentKit uses the agent's name).
-        timeout: seconds for connecting and for each request, tool calls included.
+        timeout: seconds for connecting and for each request, tool calls included; a server's
+            own `"timeout": <seconds>` (beside its `name`) overrides it for that server.
 
     Raises:
         UsageError: a malformed config, or two servers with the same name.
@@ -59,8 +68,9 @@ async def open_tools(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise UsageError(f"two MCP servers are named {duplicates[0]!r}; server names must be unique")
-    transports = [transport_from_config(server["transport"], timeout=timeout) for server in servers]
-    clients = [MCPClient(t, name=n, client_name=client_name, timeout=timeout) for t, n in zip(transports, names)]
+    limits = [float(server.get("timeout", timeout)) for server in servers]
+    clients = [MCPClient(transport_from_config(server["transport"], timeout=limit), name=name,
+                         client_name=client_name, timeout=limit) for server, name, limit in zip(servers, names, limits)]
     try:
         listings = await asyncio.gather(*(_connect_and_list(c) for c in clients), return_exceptions=True)
         for listing in listings:

@@ -96,7 +96,7 @@ class WebSocketTransport:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[dict[str, Any] | ProtocolError | MCPConnectionError] = asyncio.Queue()
-        self._ended = False
+        self._ended: MCPConnectionError | None = None  # why the connection ended, once it has
         self._closed = False
 
     async def connect(self) -> None:
@@ -191,7 +191,7 @@ class WebSocketTransport:
 
     def _end(self, error: MCPConnectionError) -> None:
         if not self._ended:  # the first reason wins; it stays at the end of the queue
-            self._ended = True
+            self._ended = error
             logger.debug("WebSocket to %s ended: %s", self._label, error)
             self._inbox.put_nowait(error)
 
@@ -206,7 +206,9 @@ class WebSocketTransport:
             MCPConnectionError: not connected, closing or closed, or the write failed.
             MCPTimeoutError: the socket did not accept the bytes within `timeout`.
         """
-        if self._writer is None or self._ended or self._writer.is_closing():
+        if self._ended:  # the reason (a close code, a protocol violation), not just "not open"
+            raise type(self._ended)(str(self._ended))
+        if self._writer is None or self._writer.is_closing():
             raise MCPConnectionError(f"WebSocket connection to {self._label} is not open")
         text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         try:
