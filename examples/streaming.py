@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import _bootstrap  # noqa: F401
 
-from agentkit_min import AgentResult, ToolContext, create_agent, create_tool
+from agentkit_min import Agent, AgentResult, ToolContext, create_agent, create_tool
 
 from _models import is_live, provider_model
 
@@ -38,7 +38,7 @@ def get_weather(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     return {"city": args["city"], "temp_c": 18, "sky": "sunny"}  # a stand-in for a weather API
 
 
-def weather_agent(provider: str) -> Any:
+def weather_agent(provider: str) -> Agent:
     tool = create_tool(name="get_weather", description="The current weather in a city.",
                        parameters={"type": "object", "properties": {"city": {"type": "string"}},
                                    "required": ["city"], "additionalProperties": False},

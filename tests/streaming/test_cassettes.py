@@ -78,7 +78,7 @@ def test_streamed_cassettes_replay_delta_by_delta(provider: str, player: str) ->
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_both_players_give_the_same_events(provider: str) -> None:
-    def shape(chunks: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    def shape(chunks: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
         return [(c["event"], c["data"].get("delta"), c["data"].get("toolName")) for c in chunks]
 
     assert shape(replay(provider, "stdlib")[0]) == shape(replay(provider, "vcrpy")[0])
