@@ -1,6 +1,6 @@
-"""Replay vcrpy JSON cassettes with the standard library only (no vcrpy needed).
+"""Replay vcrpy cassettes (JSON, or the YAML vcrpy writes) with the standard library only.
 
-A cassette is vcrpy's JSON serializer format (vcrpy 1.x and later, `"version": 1`):
+A cassette is vcrpy's format (vcrpy 1.x and later, `"version": 1`), JSON or YAML:
 
     {"version": 1, "interactions": [
         {"request":  {"method": "POST", "uri": "https://...", "body": "<text>",
@@ -14,24 +14,29 @@ each model request with the first unplayed interaction that matches it, the way 
 `record_mode="none"` does: method, URI (scheme, host, port, path and query; query
 parameters that recording filtered out, such as Gemini's `key`, are ignored) and body (equal
 as JSON when both sides are JSON, else as text). A request with no match raises UsageError
-with the closest candidate; leaving the block with interactions unplayed raises too (pass
-`allow_unplayed=True` to allow it). Each interaction plays once.
+showing it and the nearest recorded one; leaving the block with interactions unplayed raises
+too (pass `allow_unplayed=True` to allow it). Each interaction plays once. `!!binary` bodies
+and gzip/deflate-encoded responses (vcrpy without `decode_compressed_response`) are decoded.
+A streaming request gets the recorded raw body in one chunk.
 
-What it deliberately doesn't do: record (use vcrpy, see `make record`), YAML cassettes,
-binary or compressed bodies, or intercepting anything but agentkit-min's own model requests.
+Recording is `agentkit_min.cassette_record.use_cassette` (vcrpy's record modes, no vcrpy).
+Not done: intercepting anything but agentkit-min's own model requests.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import urllib.parse
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from ._yaml import loads as yaml_loads
 from .errors import UsageError
-from .http import RawResponse, use_transport
+from .http import RawResponse, redact_url, use_transport
 
 __all__ = ["Cassette", "Interaction", "play_cassette"]
 
@@ -49,6 +54,8 @@ class Interaction:
     response_headers: dict[str, str]
     response_body: bytes
     played: int = 0
+    record: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The interaction as stored in the file (what a recorder writes back)."""
 
 
 @dataclass
@@ -60,19 +67,22 @@ class Cassette:
     filtered_query: Sequence[str] = DEFAULT_FILTERED_QUERY
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     """Every request seen while playing, as (method, uri, body)."""
+    is_yaml: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(cls, path: str | Path, filtered_query: Sequence[str] = DEFAULT_FILTERED_QUERY) -> Cassette:
-        """Read a vcrpy JSON cassette; UsageError if the file is not one."""
+        """Read a vcrpy cassette (JSON, or YAML as vcrpy writes it); UsageError if it is not one."""
         text = Path(path).read_text(encoding="utf-8")
+        is_yaml = not text.lstrip().startswith("{")  # JSON is YAML too, but json.loads is exact
         try:
-            data = json.loads(text)
+            data = yaml_loads(text, str(path)) if is_yaml else json.loads(text)
         except ValueError as exc:
             raise UsageError(f"{path} is not a JSON cassette (vcrpy serializer='json'): {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
             raise UsageError(f"{path} is not a vcrpy cassette: no 'interactions' list")
         return cls([_interaction(item, str(path)) for item in data["interactions"]], str(path),
-                   tuple(filtered_query))
+                   tuple(filtered_query), is_yaml=is_yaml)
 
     @property
     def all_played(self) -> bool:
@@ -87,21 +97,29 @@ class Cassette:
         """Raise UsageError naming the interactions that were never requested."""
         left = self.unplayed()
         if left:
-            listed = ", ".join(f"#{self.interactions.index(i)} {i.method} {i.uri}" for i in left)
+            listed = ", ".join(f"#{self.interactions.index(i)} {i.method} {redact_url(i.uri)}" for i in left)
             raise UsageError(f"cassette {self.path}: {len(left)} interaction(s) never played: {listed}")
 
+    def matches(self, interaction: Interaction, method: str, url: str, body: str) -> bool:
+        """True when `interaction` was recorded for this request (method, URI, body)."""
+        return (interaction.method.upper() == method.upper() and _same_body(interaction.body, body)
+                and self._normal_uri(interaction.uri) == self._normal_uri(url))
+
+    def find(self, method: str, url: str, body: str) -> Interaction | None:
+        """The first unplayed interaction recorded for this request, or None."""
+        return next((i for i in self.interactions if not i.played and self.matches(i, method, url, body)), None)
+
     def transport(self, method: str, url: str, headers: Mapping[str, str], body: bytes,
-                  timeout: float) -> RawResponse:
+                  timeout: float, stream: bool = False) -> RawResponse:
         """An `agentkit_min.http.Transport` answering from this cassette."""
         text = body.decode("utf-8")
-        self.requests.append((method, url, text))
-        uri = self._normal_uri(url)
-        for interaction in self.interactions:
-            if (not interaction.played and interaction.method.upper() == method.upper()
-                    and self._normal_uri(interaction.uri) == uri and _same_body(interaction.body, text)):
-                interaction.played += 1
-                return interaction.status, dict(interaction.response_headers), interaction.response_body
-        raise UsageError(self._no_match(method, url, text))
+        with self._lock:  # concurrent model calls run on worker threads
+            self.requests.append((method, url, text))
+            interaction = self.find(method, url, text)
+            if interaction is None:
+                raise UsageError(self._no_match(method, url, text))
+            interaction.played += 1
+        return interaction.status, dict(interaction.response_headers), interaction.response_body
 
     def _normal_uri(self, uri: str) -> tuple[str, str, int | None, str, list[tuple[str, str]]]:
         parts = urllib.parse.urlsplit(uri)
@@ -111,14 +129,17 @@ class Cassette:
         return parts.scheme, (parts.hostname or ""), port, parts.path or "/", query
 
     def _no_match(self, method: str, url: str, text: str) -> str:
-        unplayed = self.unplayed()
-        where = f"cassette {self.path}: no unplayed interaction matches {method} {url}"
-        same_uri = [i for i in unplayed if self._normal_uri(i.uri) == self._normal_uri(url)]
-        if same_uri:
-            return (f"{where}; the body differs from interaction "
-                    f"#{self.interactions.index(same_uri[0])}:\n  sent:     {text[:500]}\n"
-                    f"  recorded: {(same_uri[0].body or '')[:500]}")
-        return f"{where} ({len(unplayed)} unplayed: {', '.join(i.uri for i in unplayed) or 'none'})"
+        left, uri = self.unplayed(), self._normal_uri(url)
+        where = (f"cassette {self.path}: no unplayed interaction matches {method} {redact_url(url)} "
+                 f"({len(left)} unplayed)")
+        same = [i for i in left if self._normal_uri(i.uri) == uri]
+        near = same or [i for i in self.interactions if self._normal_uri(i.uri) == uri] or left
+        if not near:
+            return f"{where}; the cassette has no interaction left to compare with"
+        why = "the body differs from" if same else "already played" if near[0].played else "nearest is"
+        return (f"{where}; {why} interaction #{self.interactions.index(near[0])} "
+                f"{near[0].method} {redact_url(near[0].uri)}:\n  sent:     {text[:500]}\n"
+                f"  recorded: {(near[0].body or '')[:500]}")
 
 
 def _interaction(item: Any, path: str) -> Interaction:
@@ -130,12 +151,16 @@ def _interaction(item: Any, path: str) -> Interaction:
         raw = body.get("string") if isinstance(body, dict) else body
         headers = {str(k).lower(): (", ".join(map(str, v)) if isinstance(v, list) else str(v))
                    for k, v in (response.get("headers") or {}).items()}
+        data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw or b"")
+        if headers.get("content-encoding", "").lower() in ("gzip", "deflate"):
+            data = zlib.decompress(data, 47)  # 47 = 32 + 15: a gzip or zlib header, detected
+            headers = {k: v for k, v in headers.items() if k not in ("content-encoding", "content-length")}
+        sent = request.get("body")
         return Interaction(
-            method=str(request["method"]), uri=str(request["uri"]), body=request.get("body"),
-            status=int(code), response_headers=headers,
-            response_body=raw.encode("utf-8") if isinstance(raw, str) else (raw or b""),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+            method=str(request["method"]), uri=str(request["uri"]), status=int(code),
+            body=sent.decode("utf-8", "replace") if isinstance(sent, bytes) else sent,
+            response_headers=headers, response_body=data, record=item)
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise UsageError(f"{path}: malformed interaction ({exc!r}): {str(item)[:200]}") from exc
 
 

@@ -6,8 +6,9 @@
     assert model.requests[1].messages[-1]["type"] == "tool_result"
     model.assert_complete()
 
-`play_cassette(path)` replays a provider cassette (vcrpy's JSON format) through the real
-adapters with the standard library alone (see `agentkit_min.cassette`).
+`play_cassette(path)` replays a provider cassette (vcrpy's format, JSON or YAML) through the
+real adapters with the standard library alone; `use_cassette(path, record_mode=...)` records
+one too, with vcrpy's record modes (see `agentkit_min.cassette_record`).
 
 `ScriptedModel` replies from a queue (a str, a message, a list of messages, a ModelResponse or
 an exception to raise), records every request and raises `ScriptExhaustedError` when called
@@ -23,6 +24,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 
 from ._aio import maybe_await
 from .cassette import Cassette, play_cassette
+from .cassette_record import use_cassette
 from .errors import ScriptExhaustedError
 from .messages import (JSON, Message, TextMessage, ToolCallMessage, ToolMessage, Usage,
                        tool_call_message)
@@ -30,7 +32,7 @@ from .model import ModelResponse, ToolChoice
 from .tool import Tool
 
 __all__ = ["ScriptedModel", "FunctionModel", "ModelRequest", "text", "tool_call", "reply",
-           "Cassette", "play_cassette"]
+           "Cassette", "play_cassette", "use_cassette"]
 
 Reply = Union[str, Message, Sequence[Message], ModelResponse, BaseException]
 

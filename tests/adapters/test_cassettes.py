@@ -204,8 +204,11 @@ def test_player_reports_a_body_mismatch_and_unplayed_interactions(tmp_path: Path
 
 def test_player_rejects_files_that_are_not_cassettes(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text("interactions: []")
+    bad.write_text('{"interactions": [')
     with pytest.raises(UsageError, match="not a JSON cassette"):
+        Cassette.load(bad)
+    bad.write_text("interactions: {a: 1}")  # YAML, but a flow mapping: outside the subset
+    with pytest.raises(UsageError, match="line 1: the scalar '{a: 1}' is outside the YAML subset"):
         Cassette.load(bad)
     bad.write_text('{"interactions": [{"request": {}}]}')
     with pytest.raises(UsageError, match="malformed interaction"):
