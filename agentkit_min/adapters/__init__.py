@@ -21,19 +21,33 @@ thought signatures, refusals) is kept in the optional `meta` of messages and too
 
 from __future__ import annotations
 
-from types import ModuleType
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from . import anthropic, azure_openai, deepseek, gemini, grok, openai
-from ._common import Request
+if TYPE_CHECKING:  # each adapter loads on first use (__getattr__ below); checkers see them here
+    from types import ModuleType
+
+    from . import anthropic, azure_openai, deepseek, gemini, grok, openai
+    from ._common import Request
+
+    ADAPTERS: dict[str, ModuleType]
+    """Adapter module by provider name (the `provider` attribute of a model)."""
 
 __all__ = ["ADAPTERS", "Request", "anthropic", "azure_openai", "deepseek", "gemini", "grok", "openai"]
 
-ADAPTERS: dict[str, ModuleType] = {
-    "openai": openai,
-    "anthropic": anthropic,
-    "gemini": gemini,
-    "grok": grok,
-    "azure-openai": azure_openai,
-    "deepseek": deepseek,
-}
-"""Adapter module by provider name (the `provider` attribute of a model)."""
+_MODULES = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "grok": "grok",
+            "azure-openai": "azure_openai", "deepseek": "deepseek"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load an adapter (or `ADAPTERS`, all of them) on first use: a program uses one or two."""
+    if name == "ADAPTERS":
+        value: Any = {provider: import_module(f"{__name__}.{m}") for provider, m in _MODULES.items()}
+    elif name == "Request":
+        value = import_module(f"{__name__}._common").Request
+    elif name in _MODULES.values():
+        value = import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -11,8 +11,24 @@ No MCP SDK at runtime: the transports sit on asyncio streams and subprocesses, t
 configs (`streamable-http`, `sse`, `ws`, `stdio`) to transports.
 """
 
-from .base import Transport
-from .client import MCPClient
-from .tools import open_tools, transport_from_config
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # loaded on first use (__getattr__ below); checkers see them here
+    from .base import Transport
+    from .client import MCPClient
+    from .tools import open_tools, transport_from_config
 
 __all__ = ["MCPClient", "Transport", "open_tools", "transport_from_config"]
+
+_HOMES = {"MCPClient": "client", "Transport": "base", "open_tools": "tools", "transport_from_config": "tools"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the client and transport code on first use (PEP 562, issue 14)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+    return value
