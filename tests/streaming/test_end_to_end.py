@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import time
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from agentkit_min import models
 from agentkit_min.adapters import ADAPTERS
 from agentkit_min.agent import create_agent
-from agentkit_min.errors import ModelResponseError, ServerError
+from agentkit_min.errors import ModelResponseError, ModelTimeoutError, ServerError
 from agentkit_min.messages import Message
 from agentkit_min.network import create_network
 from agentkit_min.routing import create_routing_agent
@@ -39,8 +40,9 @@ TOOLS = [create_tool(name=n, description=n, parameters={"type": "object", "prope
 
 def model(provider: str, server: StreamServer, **options: Any) -> models.ProviderModel:
     factory = getattr(models, provider)
+    options = {"timeout": 10, **options}
     built: models.ProviderModel = factory(MODELS[provider], api_key=KEY, base_url=server.url, max_retries=0,
-                                          timeout=10, **options)
+                                          **options)
     return built
 
 
@@ -139,6 +141,16 @@ def test_mid_stream_errors_and_truncated_streams_are_typed_errors(provider: str)
             with pytest.raises(error):
                 agent.run_sync("hi", publish=chunks.append)
         assert [c["event"] for c in chunks][-3:] == ["run.failed", "run.completed", "stream.ended"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_stream_that_goes_idle_times_out_after_the_model_timeout(provider: str) -> None:
+    with StreamServer(bodies.frames(provider, TEXT), hold_after=3, gate_timeout=20) as server:
+        agent = create_agent(name="a", system="s", model=model(provider, server, timeout=0.5))
+        started = time.monotonic()
+        with pytest.raises(ModelTimeoutError):
+            agent.run_sync("hi", publish=lambda chunk: None)
+    assert time.monotonic() - started < 10  # bounded by the 0.5 s idle timeout, not the server's 20 s
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
