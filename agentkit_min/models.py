@@ -39,16 +39,11 @@ import json
 import os
 import urllib.parse
 import weakref
+from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypedDict
 
 from . import http
-from .adapters import anthropic as _anthropic
-from .adapters import azure_openai as _azure
-from .adapters import deepseek as _deepseek
-from .adapters import gemini as _gemini
-from .adapters import grok as _grok
-from .adapters import openai as _openai
 from .adapters import _stream
 from .adapters._common import is_context_length, is_quota_exhausted
 from .errors import MissingAPIKeyError, UsageError
@@ -268,13 +263,18 @@ def _scrub(body: Any, key: str) -> Any:
     return text if isinstance(body, str) else json.loads(text)
 
 
+def _adapter(name: str) -> ModuleType:
+    """A provider's adapter, loaded when its factory is first called (issue 14)."""
+    return import_module(f"{__package__}.adapters.{name}")
+
+
 def openai(model: str, **options: Unpack[ModelOptions]) -> ProviderModel:
     """An OpenAI Chat Completions model, e.g. "gpt-4o-mini" (AgentKit's `openai({model, ...})`).
 
     Options (`ModelOptions`): api_key (default OPENAI_API_KEY), base_url, default_parameters,
     max_retries, timeout, deadline, max_concurrency, max_response_bytes, sleep.
     """
-    return ProviderModel(provider="openai", model=model, adapter=_openai, env_var="OPENAI_API_KEY",
+    return ProviderModel(provider="openai", model=model, adapter=_adapter("openai"), env_var="OPENAI_API_KEY",
                          auth=_bearer, default_url="https://api.openai.com/v1/", **options)
 
 
@@ -287,7 +287,7 @@ def anthropic(model: str, *, max_tokens: int | None = None, beta_headers: Sequen
     """
     if max_tokens is not None:
         options["default_parameters"] = {"max_tokens": max_tokens, **(options.get("default_parameters") or {})}
-    return ProviderModel(provider="anthropic", model=model, adapter=_anthropic, env_var="ANTHROPIC_API_KEY",
+    return ProviderModel(provider="anthropic", model=model, adapter=_adapter("anthropic"), env_var="ANTHROPIC_API_KEY",
                          auth=lambda key: {"x-api-key": key}, default_url="https://api.anthropic.com/v1/",
                          headers={"anthropic-beta": ",".join(beta_headers)} if beta_headers else None,
                          **options)
@@ -296,20 +296,20 @@ def anthropic(model: str, *, max_tokens: int | None = None, beta_headers: Sequen
 def gemini(model: str, **options: Unpack[ModelOptions]) -> ProviderModel:
     """A Google Gemini model (generateContent). The key defaults to GEMINI_API_KEY; options as
     `openai`. `default_parameters` go under the body, e.g. `{"generationConfig": {...}}`."""
-    return ProviderModel(provider="gemini", model=model, adapter=_gemini, env_var="GEMINI_API_KEY",
+    return ProviderModel(provider="gemini", model=model, adapter=_adapter("gemini"), env_var="GEMINI_API_KEY",
                          auth=lambda key: {"x-goog-api-key": key},
                          default_url="https://generativelanguage.googleapis.com/v1beta/", **options)
 
 
 def grok(model: str, **options: Unpack[ModelOptions]) -> ProviderModel:
     """An xAI Grok model (OpenAI-compatible; tools never strict). The key defaults to XAI_API_KEY."""
-    return ProviderModel(provider="grok", model=model, adapter=_grok, env_var="XAI_API_KEY", auth=_bearer,
+    return ProviderModel(provider="grok", model=model, adapter=_adapter("grok"), env_var="XAI_API_KEY", auth=_bearer,
                          default_url="https://api.x.ai/v1/", **options)
 
 
 def deepseek(model: str, **options: Unpack[ModelOptions]) -> ProviderModel:
     """A DeepSeek model (OpenAI-compatible). The key defaults to DEEPSEEK_API_KEY."""
-    return ProviderModel(provider="deepseek", model=model, adapter=_deepseek, env_var="DEEPSEEK_API_KEY",
+    return ProviderModel(provider="deepseek", model=model, adapter=_adapter("deepseek"), env_var="DEEPSEEK_API_KEY",
                          auth=_bearer, default_url="https://api.deepseek.com/v1/", **options)
 
 
@@ -328,6 +328,6 @@ def azure_openai(*, endpoint: str, deployment: str, api_version: str, model: str
         raise UsageError("azure_openai: endpoint is required, e.g. 'https://<resource>.openai.azure.com/'")
     if not deployment or not api_version:
         raise UsageError("azure_openai: deployment and api_version are required")
-    return ProviderModel(provider="azure-openai", model=model or deployment, wire_model=model or "", adapter=_azure,
+    return ProviderModel(provider="azure-openai", model=model or deployment, wire_model=model or "", adapter=_adapter("azure_openai"),
                          env_var="AZURE_OPENAI_API_KEY", auth=lambda key: {"api-key": key}, default_url=endpoint,
-                         path=_azure.deployment_path(deployment, api_version), **options)
+                         path=_adapter("azure_openai").deployment_path(deployment, api_version), **options)
