@@ -81,30 +81,16 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.timed_out = False
-        self.app.connection(self, True)
+        self.app.connection(self, reading=True)
 
     def finish(self) -> None:
-        self.app.connection(self, False)
+        self.app.connection(self, None)
         super().finish()
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def _dispatch(self, method: str) -> None:
+    def _dispatch(self) -> None:
         from .server import HTTPError, failure
 
+        method = self.command
         self.app.track(+1)
         self._body_read = self._streaming = False
         self._length: int | None = None
@@ -112,10 +98,10 @@ class _Handler(BaseHTTPRequestHandler):
             url = urlsplit(self.path)
             path, query = url.path, parse_qs(url.query)
             if self.timed_out:  # the deadline cut the headers short: do not act on a partial request
-                raise HTTPError(408, "request_timeout", f"the request did not arrive within {self.app.request_timeout} s")
+                raise self._late()
             self._length = self._content_length()
             if not self._length:
-                self.app.connection(self, True, reading=False)  # the request is complete
+                self.app.connection(self, reading=False)  # the request is complete
             if self.app.closing:
                 self.close_connection = True
                 raise HTTPError(503, "shutting_down", "the server is shutting down")
@@ -139,7 +125,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(answer.status, answer.type, answer.message, answer.headers)
         finally:
             self.app.track(-1)
-            self.app.connection(self, True)  # the next request on this connection has its deadline
+            self.app.connection(self, reading=True)  # the next request on this connection has its deadline
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _dispatch
+
+    def _late(self) -> Exception:
+        from .server import HTTPError
+
+        self.close_connection = True
+        return HTTPError(408, "request_timeout", f"the request did not arrive within {self.app.request_timeout} s")
 
     def _route(self, path: str, method: str) -> tuple[Callable[[str, Any], None] | None, list[str]]:
         from .server import HTTPError
@@ -233,10 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
                             f"body of {size} bytes is over the limit of {self.app.max_body_bytes}")
         raw = self.rfile.read(size)
         self._body_read = True
-        self.app.connection(self, True, reading=False)
+        self.app.connection(self, reading=False)
         if self.timed_out or len(raw) < size:
-            self.close_connection = True
-            raise HTTPError(408, "request_timeout", f"the body did not arrive within {self.app.request_timeout} s")
+            raise self._late()
         try:
             body = json.loads(raw, parse_constant=_no_constants)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -279,12 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(frame.encode("utf-8") + _dumps(data) + b"\n\n")
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        try:
-            data = _dumps(payload)
-        except ValueError:  # NaN or Infinity made by the run (a tool's float, say)
-            log.error("the answer to %s holds NaN or Infinity, which JSON cannot carry", self.path)
-            status, data = 500, _dumps({"error": {"type": "internal_error", "message": "the answer holds "
-                                                  "NaN or Infinity, which JSON cannot carry; see the server log"}})
+        data = _dumps(payload)  # a NaN made by a run raises here: a logged 500 (_dispatch)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -304,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.request_version == "HTTP/0.9":  # an unparsable request line; answer in HTTP/1.1
             self.request_version = "HTTP/1.1"
         if self.timed_out:  # the request was cut short by the deadline, not malformed
-            code, message = 408, f"the request did not arrive within {self.app.request_timeout} s"
+            code, message = 408, str(self._late())
         self._error(code, "http_error", message or self.responses.get(code, ("error",))[0])
 
     def log_message(self, format: str, *args: Any) -> None:

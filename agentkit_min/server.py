@@ -19,16 +19,12 @@ this run produced (AgentResult JSON), `output` the last one's output, `state` th
 Server-Sent Events instead, one per chunk (`id`, `event: <name>`, `data: <chunk JSON>`), then
 `event: result` with the run JSON or `event: error` with an error object.
 
-Errors are `{"error": {"type", "message"}}`: 400 bad JSON or body (a field of the wrong type
-is named; NaN, Infinity and nesting past Python's recursion limit are not JSON we accept), or
-framing a proxy could read differently (RFC 9112 section 6.3: Transfer-Encoding with
-Content-Length, disagreeing or non-digit Content-Lengths such as `+20`); 401 missing/wrong
-token (with `WWW-Authenticate`), 404 unknown route/network/agent, 405 wrong method (with
-`Allow`), 408 the request was not complete within `request_timeout`, 411 no Content-Length
-(or a chunked body), 413 body over `max_body_bytes`, 502 the model failed (its typed error's
-message, which never holds keys), 503 shutting down, over `max_connections` or history busy
-(with `Retry-After`), 504 run timeout, 500 anything else. Every failed run is logged at ERROR
-with its traceback; answers are strict JSON.
+Errors are `{"error": {"type", "message"}}`: 400 bad JSON (NaN, too deep) or body (names the
+field), or ambiguous framing (RFC 9112 6.3), 401 missing/wrong token (with `WWW-Authenticate`),
+404 unknown route/network/agent, 405 wrong method (with `Allow`), 408 request not complete in
+`request_timeout`, 411 no Content-Length, 413 body over `max_body_bytes`, 502 the model failed
+(its typed error's message, which never holds keys), 503 shutting down, over `max_connections`
+or history busy (`Retry-After`), 504 run timeout, 500 anything else (logged at ERROR).
 
 Design: `http.server.ThreadingHTTPServer` parses HTTP (a thread per connection, keep-alive),
 and every run is a coroutine on ONE event-loop thread, so thousands of runs share a loop while
@@ -120,7 +116,7 @@ class AgentServer:
         self._lock = threading.Lock()  # guards the two sets, changed from many threads
         self._runs: set[concurrent.futures.Future[Any]] = set()
         self._connections: dict[Any, float | None] = {}  # handler -> deadline of the request it reads
-        self._open = 0  # connections being served (at most max_connections)
+        self._open = 0  # connections accepted and not yet closed (at most max_connections)
         self.closing = False
         self._stopped = threading.Event()
 
@@ -252,16 +248,16 @@ class AgentServer:
         with self._busy:  # never while holding _lock: shutdown() takes them the other way round
             self._busy.notify_all()
 
-    def connection(self, handler: Any, open_: bool, reading: bool = True) -> None:
-        """Track a connection and whether it is reading a request (then `request_timeout` runs)."""
+    def connection(self, handler: Any, reading: bool | None) -> None:
+        """Track a connection: reading a request (its deadline runs), answering one, or gone (None)."""
         with self._lock:
-            if open_:
-                self._connections[handler] = time.monotonic() + self.request_timeout if reading else None
-            else:
+            if reading is None:
                 self._connections.pop(handler, None)
+            else:
+                self._connections[handler] = time.monotonic() + self.request_timeout if reading else None
 
     def admit(self, delta: int) -> bool:
-        """Count a connection in (+1, False when `max_connections` are open) or out (-1)."""
+        """Count a connection in (+1; False when `max_connections` are open) or out (-1)."""
         with self._lock:
             if delta > 0 and self._open >= self.max_connections:
                 return False
@@ -345,13 +341,11 @@ class _HTTPServer(ThreadingHTTPServer):
                             b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
         except OSError:
             pass
-        self.shutdown_request(request)
+        super().shutdown_request(request)  # never counted in
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.app.admit(-1)
+    def shutdown_request(self, request: Any) -> None:  # every admitted connection ends here
+        self.app.admit(-1)
+        super().shutdown_request(request)
 
 
 def create_server(*, networks: Sequence[Network[Any]] = (), agents: Sequence[Agent] = (),

@@ -19,10 +19,9 @@ process killed after a run answered loses nothing (WAL with `synchronous=NORMAL`
 last transactions on power loss, not on a crash). Async hooks do their IO in a worker thread so
 a busy database never blocks the event loop.
 
-Failures: every `sqlite3` error is raised as a `HistoryError` naming the path and what to do
-(`HistoryBusyError` when another writer held the lock past `timeout`; `HistoryDataError` for
-text SQLite cannot store, such as a lone surrogate in a thread id). A failed transaction is
-rolled back, so the object stays usable: retrying after a busy error is safe.
+Every `sqlite3` failure is a `HistoryError` naming the path and what to do (`HistoryBusyError`:
+locked past `timeout`; `HistoryDataError`: a lone surrogate in an id). A failed transaction is
+rolled back, so the object stays usable and retrying after a busy error is safe.
 
 Inside a durable engine (`ctx.step` set) each hook runs as one named step, so a replayed run
 neither creates a second thread nor stores its messages twice. Entries are also keyed by
@@ -126,27 +125,25 @@ class SQLiteHistory:
         self.include_user_messages = include_user_messages
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        with self._errors():
-            # check_same_thread=False: the lock, not the creating thread, guards the connection.
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per append.
-            conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
-            try:
+        try:
+            with self._errors():
+                # check_same_thread=False: the lock, not the creating thread, guards the connection.
+                # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per append.
+                conn = self._conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False,
+                                                    isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
-                    raise UsageError(
-                        f"SQLiteHistory({path!r}): schema version {version} is newer than this "
-                        f"agentkit-min supports ({SCHEMA_VERSION}); upgrade agentkit-min"
-                    )
+                    raise UsageError(f"SQLiteHistory({path!r}): schema version {version} is newer than "
+                                     f"this agentkit-min supports ({SCHEMA_VERSION}); upgrade agentkit-min")
                 if version < SCHEMA_VERSION:
                     # Idempotent DDL (IF NOT EXISTS), so two processes creating the file at once agree.
                     conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
-            except BaseException:
-                conn.close()
-                raise
-        self._conn = conn
+        except BaseException:
+            self.close()
+            raise
 
     # -- the four history hooks ------------------------------------------------------------
 

@@ -502,7 +502,7 @@ def test_hostile_json_bodies_are_400_naming_the_problem() -> None:
         assert "valid Unicode" in error_of(b'{"input": "x", "thread_id": "t-\\ud800"}')["message"]
 
 
-def test_answers_are_strict_json_even_when_a_run_makes_nan() -> None:
+def test_answers_are_strict_json_even_when_a_run_makes_nan(caplog: pytest.LogCaptureFixture) -> None:
     def nan_state(args: Any, ctx: Any) -> str:
         ctx.network.state.data["score"] = float("nan")
         return "stored"
@@ -511,9 +511,10 @@ def test_answers_are_strict_json_even_when_a_run_makes_nan() -> None:
     model = ScriptedModel([reply("", tool_call("score", {})), text("done")])
     agent = create_agent(name="Scorer", system="s", model=model, tools=[tool])
     network = create_network(name="Echo Net", agents=[agent], max_iter=1, router=lambda args: agent)
-    with serving(networks=[network]) as server:
+    with serving(networks=[network]) as server, caplog.at_level("ERROR", "agentkit_min.server"):
         status, _, body = call(server.port, "POST", RUN, {"input": "x"})
-    assert status == 500 and "NaN or Infinity" in body["error"]["message"]
+    assert status == 500 and body["error"]["type"] == "internal_error"  # the answer itself was strict JSON
+    assert "Out of range float values are not JSON compliant" in caplog.text
 
 
 def test_failed_runs_are_logged_at_error_with_their_traceback(caplog: pytest.LogCaptureFixture) -> None:

@@ -41,6 +41,7 @@ import enum
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from .ws_handshake import Accepted, Handshake, Request, accept_key
@@ -168,8 +169,7 @@ class ClientConnection:
         self._eof = False
         self._header: tuple[bool, int, int] | None = None  # (fin, opcode, length) awaiting payload
         self._msg_opcode: int | None = None  # opcode of the fragmented message in progress
-        self._msg_parts: list[bytes] = []
-        self._msg_text: list[str] = []
+        self._msg_parts: list[Any] = []  # decoded str fragments of a text message, else bytes
         self._msg_size = 0
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._outbox = bytearray()
@@ -267,7 +267,7 @@ class ClientConnection:
 
     def _terminate(self) -> None:
         self.state = State.CLOSED
-        self._msg_opcode, self._msg_parts, self._msg_text = None, [], []
+        self._msg_opcode, self._msg_parts = None, []
 
     def _close(self, event: CloseConnection) -> bytes:
         if self.state is not State.OPEN:
@@ -379,20 +379,16 @@ class ClientConnection:
             self._msg_opcode = opcode
             self._utf8.reset()
         self._msg_size += len(payload)
-        if self._msg_opcode == Opcode.TEXT:
-            # 8.1: invalid UTF-8 fails the connection with 1007; decoding each fragment as it
-            # comes catches it early, and a code point may straddle two fragments.
-            try:
-                self._msg_text.append(self._utf8.decode(payload, final=fin))
-            except UnicodeDecodeError:
-                raise RemoteProtocolError("text message is not valid UTF-8", close_code=1007) from None
-        else:
-            self._msg_parts.append(payload)
+        text = self._msg_opcode == Opcode.TEXT
+        try:  # 8.1: invalid UTF-8 fails with 1007; decoding each fragment as it comes catches it
+            # early, and a code point may straddle two fragments.
+            self._msg_parts.append(self._utf8.decode(payload, final=fin) if text else payload)
+        except UnicodeDecodeError:
+            raise RemoteProtocolError("text message is not valid UTF-8", close_code=1007) from None
         if not fin:
             return None
-        event: Event = (TextMessage("".join(self._msg_text)) if self._msg_opcode == Opcode.TEXT
-                        else BinaryMessage(b"".join(self._msg_parts)))
-        self._msg_opcode, self._msg_parts, self._msg_text, self._msg_size = None, [], [], 0
+        event: Event = TextMessage("".join(self._msg_parts)) if text else BinaryMessage(b"".join(self._msg_parts))
+        self._msg_opcode, self._msg_parts, self._msg_size = None, [], 0
         return event
 
     def _control(self, opcode: int, payload: bytes) -> Event:
