@@ -202,7 +202,10 @@ class Pool:
             options["context"] = self.ssl_context
         proxy = urllib.request.getproxies().get(scheme)
         if not proxy or urllib.request.proxy_bypass(host):
-            return cls(host, port, **options)
+            conn = cls(host, port, **options)
+            if type(conn).__module__ == "http.client":  # not a vcrpy stub
+                conn._send_output = _one_write.__get__(conn)
+            return conn
         p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         auth: dict[str, str] = {}
         if p.username:
@@ -278,6 +281,17 @@ class Pool:
         """How many connections are idle in the pool now."""
         with self._lock:
             return sum(len(v) for v in self._idle.values())
+
+
+def _one_write(self: Any, message_body: Any = None, encode_chunked: bool = False) -> None:
+    # http.client writes the head and a bytes body with two send() calls: the second waits for
+    # the ACK of the first (Nagle's algorithm against delayed ACKs). One write, one segment.
+    if not isinstance(message_body, bytes):
+        return type(self)._send_output(self, message_body, encode_chunked)  # type: ignore[no-any-return]
+    self._buffer.extend((b"", message_body))
+    data = b"\r\n".join(self._buffer)
+    del self._buffer[:]
+    self.send(data)
 
 
 def _open(conn: Any) -> bool:

@@ -1,21 +1,23 @@
-"""Per-inference overhead of the model path, against a bare urllib POST, in the same run.
+"""Per-inference cost of the whole model path against a bare kept-alive `http.client` POST.
 
-    python bench/http.py [--rounds 5] [--requests 150]
+    python bench/http.py [--rounds 3] [--requests 200]
 
-A fake provider on 127.0.0.1, in its own process (as a real provider is; in-process its
-threads would compete for the GIL with the client), answers every POST with a fixed,
-realistic response (a tool call plus usage) in the provider's own shape. For each provider
-the benchmark times, interleaved request by request:
+A fake provider on 127.0.0.1, in its own process (asyncio, HTTP/1.1 keep-alive; in-process
+its work would compete for the GIL with the client), answers every POST with a fixed,
+realistic response (a tool call plus usage) in the provider's own shape, over plain HTTP and
+over TLS (a self-signed certificate this script makes with the `openssl` CLI in a temporary
+directory). For each provider and scheme it times, interleaved request by request (the
+order rotating), so load from elsewhere on the machine hits every path alike:
 
-    bare urlopen   urllib.request.urlopen(POST of the same JSON body) + read, nothing else
-    infer_sync     the adapter path: build_request, JSON encoding, agentkit_min.http.post_json
-                   (redaction, retry bookkeeping, decoding), parse_response
-    await infer    the same inside `asyncio.to_thread`, as agents call it
-    thread hop     `await asyncio.to_thread(noop)` alone: the price of staying off the loop
+    bare       one `http.client` connection kept alive: request() + getresponse() + read() of
+               the same JSON body, TCP_NODELAY set (else Nagle and delayed ACKs stall it)
+    sync       `model.infer_sync(...)`: build_request, JSON encoding, header checks,
+               `http.post_json` (pool, deadlines, retry bookkeeping, decoding), parse_response
+    await      `await model.infer(...)`: the same, the attempt on an `_aio.in_thread` worker
 
-and prints the median per-request time of each and the ratios to the bare POST (target
-<= 1.15x). Every path opens a new connection per request, as urllib does. Figures vary with
-the machine and its load; only ratios within one run mean anything.
+and prints the median per-request time of each and the ratios to bare (targets: sync <=
+1.1x, await <= 1.2x). Figures vary with the machine and its load; only ratios within one run
+mean anything.
 """
 
 from __future__ import annotations
@@ -30,16 +32,20 @@ sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import http.client  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import ssl  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from typing import Any, Awaitable, Callable  # noqa: E402
 
+from agentkit_min import http as model_http  # noqa: E402
 from agentkit_min.messages import Message, text_message, tool_call_message, tool_result_message  # noqa: E402
-from agentkit_min.models import ProviderModel, anthropic, gemini, grok, openai  # noqa: E402
+from agentkit_min.models import ProviderModel, anthropic, gemini, openai  # noqa: E402
 from agentkit_min.tool import Tool  # noqa: E402
 
 CALL = {"type": "tool", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}
@@ -74,64 +80,72 @@ RESPONSES: dict[str, Any] = {
                "usageMetadata": {"promptTokenCount": 120, "candidatesTokenCount": 20, "totalTokenCount": 140},
                "responseId": "bench"},
 }
-RESPONSES["grok"] = RESPONSES["openai"]
-PATHS = {"openai": "/v1/", "grok": "/v1/", "anthropic": "/v1/", "gemini": "/v1beta/"}
+PATHS = {"openai": "/v1/", "anthropic": "/v1/", "gemini": "/v1beta/"}
+FACTORIES: dict[str, Callable[..., ProviderModel]] = {"openai": openai, "anthropic": anthropic, "gemini": gemini}
+MODEL_IDS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
 
 
-def serve_forever() -> None:
-    """The fake provider (run in its own process, as a real provider would be)."""
+async def serve(cert: str, key: str) -> None:
+    """The fake provider: one plain and one TLS port, HTTP/1.1 keep-alive, fixed bodies."""
+    bodies = {k: json.dumps(v).encode() for k, v in RESPONSES.items()}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                length = next(int(h.split(":", 1)[1]) for h in head.split("\r\n")
+                              if h.lower().startswith("content-length:"))
+                await reader.readexactly(length)
+                path = head.split(" ", 2)[1]
+                data = bodies["gemini" if "generateContent" in path else
+                              "anthropic" if path.endswith("/messages") else "openai"]
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(data), data))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
+        finally:
+            writer.close()
 
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            provider = ("gemini" if "generateContent" in self.path else
-                        "anthropic" if self.path.endswith("/messages") else "openai")
-            data = BODIES[provider]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    BODIES = {k: json.dumps(v).encode() for k, v in RESPONSES.items()}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    plain = await asyncio.start_server(handle, "127.0.0.1", 0)
+    tls = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    print(plain.sockets[0].getsockname()[1], tls.sockets[0].getsockname()[1], flush=True)
+    await asyncio.gather(plain.serve_forever(), tls.serve_forever())
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    child = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None
-    port = int(child.stdout.readline())
-    return child, f"http://127.0.0.1:{port}"
+def make_certificate(folder: str) -> tuple[str, str]:
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
 
 
-def make(provider: str, base: str) -> ProviderModel:
-    factory = {"openai": openai, "anthropic": anthropic, "gemini": gemini, "grok": grok}[provider]
-    model: ProviderModel = factory({"gemini": "gemini-2.5-flash", "anthropic": "claude-haiku-4-5"}.get(provider, "gpt-4o-mini"),
-                                   api_key="bench-key", base_url=base + PATHS[provider], max_retries=0)
-    return model
+class Bare:
+    """The baseline: one kept-alive http.client connection, nothing else."""
+
+    def __init__(self, scheme: str, port: int, context: ssl.SSLContext) -> None:
+        self.conn: http.client.HTTPConnection = (
+            http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10) if scheme == "https"
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=10))
+        self.conn.connect()
+        assert self.conn.sock is not None
+        self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
+        self.conn.request("POST", path, body, headers)
+        self.conn.getresponse().read()
 
 
-def bare_post(url: str, body: bytes, headers: dict[str, str]) -> None:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-
-
-async def measure(model: ProviderModel, url: str, body: bytes, headers: dict[str, str],
+async def measure(model: ProviderModel, bare: Bare, path: str, body: bytes, headers: dict[str, str],
                   n: int) -> dict[str, list[float]]:
-    """n samples of each path, interleaved request by request (rotating which goes first),
-    so load from elsewhere on the machine hits every path alike."""
+    """n samples of each path, interleaved request by request (rotating which goes first)."""
     paths: dict[str, Callable[[], Awaitable[Any]]] = {
-        "bare": lambda: _now(bare_post, url, body, headers),
+        "bare": lambda: _now(bare.post, path, body, headers),
         "sync": lambda: _now(model.infer_sync, MESSAGES, TOOLS, "auto"),
-        "async": lambda: model.infer(MESSAGES, TOOLS, "auto"),
-        "hop": lambda: asyncio.to_thread(_noop),
+        "await": lambda: model.infer(MESSAGES, TOOLS, "auto"),
     }
     samples: dict[str, list[float]] = {k: [] for k in paths}
     names = list(paths)
@@ -147,52 +161,60 @@ async def _now(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)  # runs in the loop thread, blocking it: the baseline and the sync path
 
 
-def _noop() -> None:
-    pass
-
-
-def bench(provider: str, base: str, rounds: int, n: int) -> dict[str, float]:
+def bench(provider: str, scheme: str, port: int, context: ssl.SSLContext, rounds: int, n: int) -> dict[str, float]:
     """Median per-request seconds of each path over rounds x n interleaved samples."""
-    model = make(provider, base)
+    base = f"{scheme}://127.0.0.1:{port}"
+    model = FACTORIES[provider](MODEL_IDS[provider], api_key="bench-key", base_url=base + PATHS[provider],
+                                max_retries=0)
     request = model.adapter.build_request(model.model, MESSAGES, TOOLS, "auto", {})
-    url = model.base_url + request.path
+    path = PATHS[provider] + request.path
     body = json.dumps(request.body, ensure_ascii=False).encode()
     headers = {"content-type": "application/json", **request.headers, **model._auth("bench-key")}
-    asyncio.run(measure(model, url, body, headers, 20))  # warm up every path
+    bare = Bare(scheme, port, context)
+    asyncio.run(measure(model, bare, path, body, headers, 30))  # warm up every path
     merged: dict[str, list[float]] = {}
     for _ in range(rounds):
-        for name, values in asyncio.run(measure(model, url, body, headers, n)).items():
+        for name, values in asyncio.run(measure(model, bare, path, body, headers, n)).items():
             merged.setdefault(name, []).extend(values)
+    bare.conn.close()
+    model.close()
     return {name: statistics.median(values) for name, values in merged.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=150, help="requests per path per round")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=200, help="requests per path per round")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_forever()
+        asyncio.run(serve(*args.serve))
         return
-    server, base = start_server()
-    print(f"bench/http.py: {args.rounds} rounds x {args.requests} requests per path, interleaved; "
-          f"fake provider in another process on 127.0.0.1; median per request")
-    print(f"{'provider':<10} {'bare urlopen':>13} {'infer_sync':>11} {'ratio':>6} "
-          f"{'await infer':>12} {'ratio':>6} {'thread hop':>11}")
-    worst_sync = worst_async = 0.0
-    try:
-        for provider in ("openai", "anthropic", "gemini", "grok"):
-            m = bench(provider, base, args.rounds, args.requests)
-            sync_ratio, async_ratio = m["sync"] / m["bare"], m["async"] / m["bare"]
-            worst_sync, worst_async = max(worst_sync, sync_ratio), max(worst_async, async_ratio)
-            print(f"{provider:<10} {m['bare'] * 1e6:>10.0f} us {m['sync'] * 1e6:>8.0f} us {sync_ratio:>5.2f}x "
-                  f"{m['async'] * 1e6:>9.0f} us {async_ratio:>5.2f}x {m['hop'] * 1e6:>8.0f} us")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    for label, worst in (("infer_sync (adapter path)", worst_sync), ("await infer (+ thread hop)", worst_async)):
-        print(f"worst ratio {label}: {worst:.2f}x (target <= 1.15x: {'met' if worst <= 1.15 else 'not met'})")
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = make_certificate(folder)
+        context = ssl.create_default_context(cafile=cert)
+        model_http.POOL.ssl_context = context
+        child = subprocess.Popen([sys.executable, __file__, "--serve", cert, key], stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None
+        ports = dict(zip(("http", "https"), map(int, child.stdout.readline().split())))
+        print(f"bench/http.py: {args.rounds} rounds x {args.requests} requests per path, interleaved; fake "
+              f"provider in another process on 127.0.0.1; median per request; load={os.getloadavg()[0]:.1f}")
+        print(f"{'provider':<10} {'scheme':<6} {'bare':>8} {'sync':>8} {'ratio':>6} {'await':>8} {'ratio':>6}")
+        worst = {"sync": 0.0, "await": 0.0}
+        try:
+            for scheme in ("http", "https"):
+                for provider in FACTORIES:
+                    m = bench(provider, scheme, ports[scheme], context, args.rounds, args.requests)
+                    ratios = {k: m[k] / m["bare"] for k in worst}
+                    worst = {k: max(worst[k], ratios[k]) for k in worst}
+                    print(f"{provider:<10} {scheme:<6} {m['bare'] * 1e6:>5.0f} us {m['sync'] * 1e6:>5.0f} us "
+                          f"{ratios['sync']:>5.2f}x {m['await'] * 1e6:>5.0f} us {ratios['await']:>5.2f}x")
+        finally:
+            child.terminate()
+            child.wait(timeout=10)
+    for name, target in (("sync", 1.1), ("await", 1.2)):
+        print(f"worst ratio {name}: {worst[name]:.2f}x (target <= {target}x: "
+              f"{'met' if worst[name] <= target else 'not met'})")
 
 
 if __name__ == "__main__":
