@@ -92,17 +92,14 @@ class ThreadInfo:
     """How many user messages and results the thread holds."""
 
 
-# What a sqlite3 message means and what to do about it, checked in order.
-_FAILURES = (
-    (("locked", "busy"), HistoryBusyError, "the database stayed locked by another writer for over {timeout} s",
-     "retry, or pass a longer timeout="),
-    (("readonly",), HistoryError, "the database is read-only",
-     "SQLite must write the file and its -wal and -shm files beside it: fix the permissions or move it"),
-    (("unable to open",), HistoryError, "cannot open the database file",
-     "the path must name a file (not a directory) in an existing, writable directory"),
-    (("not a database", "malformed"), HistoryError, "the file is not a SQLite database, or it is corrupt",
-     "restore it from a backup or point SQLiteHistory at a new file"),
-)
+_FAILURES = {  # words of a sqlite3 message -> what it means; what to do
+    ("locked", "busy"): ("the database stayed locked by another writer for over {} s", "retry, or raise timeout="),
+    ("readonly",): ("the database is read-only", "SQLite writes the file and its -wal/-shm files: fix permissions"),
+    ("unable to open",): ("cannot open the database file",
+                          "the path must name a file (not a directory) in an existing, writable directory"),
+    ("not a database", "malformed"): ("the file is not a SQLite database, or it is corrupt",
+                                      "restore it from a backup or point SQLiteHistory at a new file"),
+}
 
 
 def _now() -> str:
@@ -267,11 +264,10 @@ class SQLiteHistory:
         try:
             yield
         except sqlite3.Error as exc:
-            text = str(exc).lower()
-            for needles, cls, reason, advice in _FAILURES:
-                if any(needle in text for needle in needles):
-                    raise cls(self.path, reason.format(timeout=self.timeout), advice) from exc
-            raise HistoryError(self.path, f"sqlite3 failed: {exc}", "see the chained exception") from exc
+            words = next((w for w in _FAILURES if any(word in str(exc).lower() for word in w)), None)
+            reason, advice = _FAILURES[words] if words else ("sqlite3 failed: {}", "see the chained exception")
+            cls = HistoryBusyError if words == ("locked", "busy") else HistoryError
+            raise cls(self.path, reason.format(self.timeout if words else exc), advice) from exc
         except UnicodeEncodeError as exc:  # binding a str with a lone surrogate
             raise HistoryDataError(self.path, "a thread, user or message id is not valid Unicode (a lone "
                                    "surrogate)", "pass ids that encode as UTF-8") from exc

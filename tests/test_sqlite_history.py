@@ -281,7 +281,7 @@ def test_a_read_only_database_is_a_history_error(tmp_path: Path) -> None:
     SQLiteHistory(str(path)).close()
     restore = _make_read_only(path)
     try:
-        with pytest.raises(HistoryError, match="read-only.*fix the permissions"):
+        with pytest.raises(HistoryError, match="read-only.*fix permissions"):
             history = SQLiteHistory(str(path))
             _append(history)
     finally:

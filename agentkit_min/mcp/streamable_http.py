@@ -162,7 +162,7 @@ class StreamableHTTPTransport:
         task.add_done_callback(self._tasks.discard)
 
     async def _read_reply_stream(self, response: _http.HTTPResponse, request_id: Any) -> None:
-        """Read one POST's SSE stream until it ends; resume it if it ends before the response."""
+        """Read one SSE stream until it ends; resume it if it ends before the response awaited."""
         answered, last_id, retry_ms = request_id is None, "", 0
         for attempt in range(_RESUME_ATTEMPTS + 1):
             decoder = SSEDecoder()  # a new stream starts a new parse; the last event id carries over
@@ -221,18 +221,7 @@ class StreamableHTTPTransport:
             await response.aclose()
             logger.debug("no GET stream from %s (HTTP %s)", self.url, response.status)
             return
-        self._spawn(self._read_get_stream(response))
-
-    async def _read_get_stream(self, response: _http.HTTPResponse) -> None:
-        decoder = SSEDecoder()
-        try:
-            async for chunk in response.chunks():
-                for event in decoder.feed(chunk):
-                    message = self._event_message(event.event, event.data)
-                    if message is not None:
-                        self._deliver(message)
-        except (MCPConnectionError, ProtocolError) as exc:
-            logger.debug("GET stream from %s ended: %s", self.url, exc)
+        self._spawn(self._read_reply_stream(response, None))  # no response awaited: never resumed
 
     async def _reinitialize(self) -> None:
         assert self._initialize is not None
