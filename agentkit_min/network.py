@@ -152,8 +152,9 @@ class NetworkRun:
         ctx = HistoryContext(self.state, self, content, self.state.thread_id, self.step)
         had_thread = bool(self.state.thread_id)
         await initialize_thread(self.history, ctx)
-        msg = input if isinstance(input, UserMessage) else UserMessage(content)
-        ctx.user_message = {**msg.to_dict(), "timestamp": (msg.client_timestamp or datetime.now(timezone.utc)).isoformat()}
+        if self.history is not None:  # only history hooks read it
+            msg = input if isinstance(input, UserMessage) else UserMessage(content)
+            ctx.user_message = {**msg.to_dict(), "timestamp": (msg.client_timestamp or datetime.now(timezone.utc)).isoformat()}
         await append_user_message(self.history, ctx)
         if had_thread:
             await load_thread(self.history, ctx)

@@ -31,6 +31,8 @@ def _default_formatter(result: AgentResult) -> list[Message]:
 class State(Generic[T]):
     """Shared memory of a network run. Build it with `create_state(data)`."""
 
+    _ends: list[int]  # len(_log) after each result in it
+
     def __init__(self, data: T | None = None, *, messages: list[Message] | None = None,
                  results: list[AgentResult] | None = None, thread_id: str | None = None) -> None:
         # A shallow copy, as AgentKit: the caller's object is not mutated by runs.
@@ -38,8 +40,7 @@ class State(Generic[T]):
         self.thread_id = thread_id
         self._messages: list[Message] = list(messages or [])
         self._results: list[AgentResult] = list(results or [])
-        self._log: list[Message] = list(self._messages)  # see _history
-        self._ends: list[int] = []
+        self._log: list[Message] | None = None  # see _history
 
     @property
     def messages(self) -> list[Message]:
@@ -58,12 +59,14 @@ class State(Generic[T]):
     def set_results(self, results: list[AgentResult]) -> None:
         """Replace all results (used when a thread is loaded from history)."""
         self._results = list(results)
-        self._log, self._ends = list(self._messages), []  # a new log: views of the old stay valid
+        self._log = None  # a new log: views of the old one stay valid
 
     def _history(self, upto: int) -> tuple[list[Message], int]:
         """`format_history()` kept as a log that only grows, O(1) amortised per result (issue 14),
         and where result `upto` starts in it. A result is logged when the next agent run starts:
         edit results before they are stored (hooks), or replace them with `set_results`."""
+        if self._log is None:
+            self._log, self._ends = list(self._messages), []
         log, ends = self._log, self._ends
         for result in self._results[len(ends):]:
             log += result.output
