@@ -48,15 +48,6 @@ FILTERED_HEADERS = tuple(sorted(http.SECRET_HEADERS | {"set-cookie"}))
 Hook = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
 
-def _send(method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float,
-          stream: bool = False) -> Any:
-    """The real sender: `http.real_transport` (pooled, streams) or, before it, urllib."""
-    real = getattr(http, "real_transport", None)
-    if real is None:
-        return http.urllib_transport(method, url, headers, body, timeout)
-    return real(method, url, headers, body, timeout, stream=stream)
-
-
 class Recorder(Cassette):
     """A cassette that sends and records what it cannot replay, per `record_mode`."""
 
@@ -75,7 +66,7 @@ class Recorder(Cassette):
         self.filter_headers = {h.lower() for h in filter_headers}
         self.secrets = [s for s in secrets if s]
         self.hooks = (before_record_request, before_record_response)
-        self.send = send or _send
+        self.send = send or http.real_transport
         self.loaded = len(self.interactions)
 
     def transport(self, method: str, url: str, headers: Mapping[str, str], body: bytes,
@@ -91,7 +82,7 @@ class Recorder(Cassette):
             raise UsageError(f"cassette {self.path} would record {method} {http.redact_url(url)}, but real "
                              f"model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS)")
         self.requests.append((method, url, text))
-        status, got, data = self.send(method, url, headers, body, timeout, stream)
+        status, got, data = self.send(method, url, headers, body, timeout, stream=stream)
 
         def record(raw: bytes) -> None:
             self._record(method, url, headers, text, status, got, raw)

@@ -59,7 +59,7 @@ def test_reader_agrees_with_pyyaml_on_any_value_pyyaml_dumps(value: Any) -> None
 
 def styled_dumper(style: str) -> type[yaml.Dumper]:
     """A Dumper writing every string in `style` where PyYAML allows it (else its own choice)."""
-    class Styled(yaml.Dumper):
+    class Styled(yaml.Dumper):  # type: ignore[misc]
         pass
 
     Styled.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style=style))
