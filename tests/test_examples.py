@@ -510,3 +510,64 @@ def test_support_human_in_the_loop_as_inngest_function() -> None:
     answer = res.output["response"][1]["toolCalls"][0]["content"]["data"]
     assert answer["developerResponse"].startswith("The v2.14 export job has a bug")
     assert answer["responseTime"] == "2025-01-15T10:42:00Z"
+
+
+# --- Deployment with Inngest (needs the inngest extra) ----------------------------------------
+
+def test_deployment_inngest_serves_api_inngest_as_a_script() -> None:
+    import re
+    import select
+
+    for peer in ("inngest", "fastapi", "uvicorn"):
+        pytest.importorskip(peer, reason=f"{peer} (the inngest extra) is not installed for this Python")
+    from .inngest_executor import Executor
+
+    assert example("deployment_inngest").APP_ID == "my-agentkit-network"
+    key = "signkey-test-" + "ab" * 16  # constructed; the script reads it as Inngest's signing key
+    env = {k: v for k, v in os.environ.items() if k not in KEYS and not k.startswith("INNGEST_")}
+    refused = subprocess.run([sys.executable, "examples/deployment_inngest.py"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "Set INNGEST_SIGNING_KEY" in refused.stderr
+    proc = subprocess.Popen([sys.executable, "examples/deployment_inngest.py", "--port", "0"], cwd=ROOT,
+                            env={**env, "INNGEST_SIGNING_KEY": key}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "the server did not start within 60 s"
+        url = re.search(r"http://127\.0\.0\.1:\d+/api/inngest", proc.stdout.readline())
+        assert url, "the script did not print its URL"
+        executor = Executor(url[0], signing_key=key)
+        [config] = executor.sync()
+        run = executor.run(config["id"], config["triggers"][0]["event"], {"input": "What does Inngest do?"})
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert run.status == "completed", run.function_errors
+    assert len(run.steps) == 3 and len(set(run.step_ids)) == 3  # 2 inferences, 1 tool call, once each
+    assert run.output["results"][-1]["output"][0]["content"].startswith("Research summary: Inngest calls")
+
+
+def test_deployment_retries_retry_only_the_failed_inference() -> None:
+    pytest.importorskip("inngest", reason="the Inngest SDK (the inngest extra) is not installed")
+    from inngest.experimental import mocked
+
+    result, model = example("deployment_retries").main()
+    assert result.status is mocked.Status.COMPLETED, result.error
+    assert [r["agentName"] for r in result.output["results"]] == ["Deep Research Agent"] * 2
+    kinds = [r.messages[-1]["type"] for r in model.requests]
+    assert kinds == ["text", "tool_result", "tool_result"]  # the 2nd inference failed once, retried
+    assert "Durable execution memoises" in result.output["results"][1]["output"][0]["content"]
+
+
+def test_deployment_multi_tenancy_registers_a_concurrency_key_per_user() -> None:
+    pytest.importorskip("inngest", reason="the Inngest SDK (the inngest extra) is not installed")
+    from inngest.experimental import mocked
+
+    config, runs = example("deployment_multi_tenancy").main()
+    assert config["id"] == "my-agentkit-network-deep-research-network"
+    assert [(c["key"], c["limit"]) for c in config["concurrency"]] == [("event.data.user_id", 10)]
+    assert [r.status for r in runs] == [mocked.Status.COMPLETED] * 2
+    assert [r.output["user_id"] for r in runs] == ["user-a", "user-b"]
+    answers = [r.output["results"][-1]["output"][0]["content"] for r in runs]
+    assert "Durable execution" in answers[0] and "Inngest calls" in answers[1]

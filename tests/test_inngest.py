@@ -14,11 +14,14 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-import inngest
 import pytest
-from inngest.experimental import mocked
 
-from agentkit_min.agent import create_agent
+pytest.importorskip("inngest", reason="the Inngest SDK (dev extra) is not installed for this Python")
+
+import inngest  # noqa: E402
+from inngest.experimental import mocked  # noqa: E402
+
+from agentkit_min.agent import create_agent  # noqa: E402
 from agentkit_min.errors import ModelConnectionError, UsageError
 from agentkit_min.inngest import (InngestStep, agent_function, create_functions, function_tool, match,
                                   network_function, slugify)
