@@ -25,24 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Union
 
-__all__ = [
-    "JSON",
-    "Role",
-    "StopReason",
-    "TextContent",
-    "TextMessage",
-    "ToolMessage",
-    "ToolCallMessage",
-    "ToolResultMessage",
-    "Message",
-    "Usage",
-    "UserMessage",
-    "text_message",
-    "tool_call_message",
-    "tool_result_message",
-    "message_text",
-    "input_content",
-]
+__all__ = ["JSON", "Role", "StopReason", "TextContent", "TextMessage", "ToolMessage", "ToolCallMessage",
+           "ToolResultMessage", "Message", "Usage", "UserMessage", "text_message", "tool_call_message",
+           "tool_result_message", "message_text", "input_content"]
 
 JSON = Any
 """A JSON value (dict, list, str, int, float, bool or None). `Any` at parse boundaries."""

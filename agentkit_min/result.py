@@ -10,7 +10,6 @@ unsigned decimal string form. The value is stable across calls, processes and ma
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from datetime import datetime, timezone
@@ -20,11 +19,10 @@ from .messages import JSON, Message, ToolResultMessage, Usage
 
 __all__ = ["AgentResult"]
 
+
 class _Joined(tuple):  # type: ignore[type-arg]
-    """Slices of lists, `(list, start, stop, list, start, stop, ...)`, joined only when read:
-    every result of a run shares the state's message log instead of an O(history) copy each
-    (issue 14). The lists are never edited below the slices' ends (State's log only grows;
-    other parts are private copies)."""
+    """Slices `(list, start, stop, ...)` joined only when read: results share the state's log, not
+    an O(history) copy each (issue 14). No list is edited below its slice (the log only grows)."""
 
     __slots__ = ()
 
@@ -101,8 +99,6 @@ class AgentResult:
             return NotImplemented
         return self._fields() == other._fields()
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as a dataclass)
-
     def __repr__(self) -> str:
         names = ("agent_name", "output", "tool_calls", "created_at", "prompt", "history", "raw", "id", "usage")
         return f"AgentResult({', '.join(f'{n}={v!r}' for n, v in zip(names, self._fields()))})"
@@ -113,6 +109,8 @@ class AgentResult:
         payload = json.dumps(
             [*self.output, *self.tool_calls], sort_keys=True, separators=(",", ":"), default=str
         ) + self.created_at.isoformat()
+        import hashlib  # here: only checksums need it
+
         digest = hashlib.sha256(payload.encode("utf-8")).digest()
         return str(int.from_bytes(digest[:8], "big"))
 
