@@ -116,7 +116,7 @@ class AgentServer:
         self._lock = threading.Lock()  # guards the two sets, changed from many threads
         self._runs: set[concurrent.futures.Future[Any]] = set()
         self._connections: dict[Any, float | None] = {}  # handler -> deadline of the request it reads
-        self._open = 0  # connections accepted and not yet closed (at most max_connections)
+        self.slots = threading.Semaphore(max_connections)  # one per connection being served
         self.closing = False
         self._stopped = threading.Event()
 
@@ -256,14 +256,6 @@ class AgentServer:
             else:
                 self._connections[handler] = time.monotonic() + self.request_timeout if reading else None
 
-    def admit(self, delta: int) -> bool:
-        """Count a connection in (+1; False when `max_connections` are open) or out (-1)."""
-        with self._lock:
-            if delta > 0 and self._open >= self.max_connections:
-                return False
-            self._open += delta
-            return True
-
     def _watch(self) -> None:
         # A client dripping its request a byte at a time resets any per-read timeout, so one
         # thread checks each request's total deadline and stops reading late ones (SHUT_RD:
@@ -332,7 +324,7 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if self.app.admit(+1):
+        if self.app.slots.acquire(blocking=False):
             return super().process_request(request, client_address)
         try:  # over max_connections: answer here in the accept thread, start no thread
             request.settimeout(1.0)
@@ -341,10 +333,10 @@ class _HTTPServer(ThreadingHTTPServer):
                             b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
         except OSError:
             pass
-        super().shutdown_request(request)  # never counted in
+        super().shutdown_request(request)  # took no slot
 
     def shutdown_request(self, request: Any) -> None:  # every admitted connection ends here
-        self.app.admit(-1)
+        self.app.slots.release()
         super().shutdown_request(request)
 
 

@@ -459,6 +459,18 @@ def test_mcp_agent_uses_the_servers_tools() -> None:
     assert "42" in texts(result)[-1]
 
 
+def test_mcp_over_sse_and_websocket_use_the_local_servers_tools() -> None:
+    assert callable(example("mcp_server_http").main)
+    for result in (example("mcp_sse").main(), example("mcp_ws").main()):  # each starts its server
+        assert [(r["tool"]["name"], r["content"]) for r in result.tool_calls] == [
+            ("calc-add", {"data": [{"type": "text", "text": "7"}]}),
+            ("calc-multiply", {"data": [{"type": "text", "text": "42"}]}),
+        ]
+    done = _run_script("mcp_ws", "-S")  # as a script, nothing installed
+    assert done.returncode == 0, done.stderr
+    assert "calls calc-multiply" in done.stdout
+
+
 def test_history_sqlite_second_run_sees_the_first(tmp_path: Path) -> None:
     from agentkit_min.sqlite_history import SQLiteHistory
 
