@@ -42,7 +42,7 @@ import urllib.parse
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Tuple
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Sequence, Tuple
 
 from . import _aio, _connections
 from .errors import (ModelConnectionError, ModelHTTPError, ModelResponseError, ModelTimeoutError,
@@ -51,7 +51,7 @@ from .errors import (ModelConnectionError, ModelHTTPError, ModelResponseError, M
 __all__ = [
     "ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL",
     "RetryPolicy", "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async",
-    "real_transport", "redact_headers", "redact_url", "retry_after_seconds", "use_transport",
+    "real_transport", "redact_headers", "redact_url", "retry_after_seconds", "scrub", "use_transport",
 ]
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie",
                             "set-cookie", "proxy-authorization"})
 _SECRET_QUERY = re.compile(r"([?&](?:key|api[-_]?key)=)[^&#]*", re.IGNORECASE)
+_URL_KEY = re.compile(r"[?&](?:key|api[-_]?key)=([^&#]*)", re.IGNORECASE)
 _HEADER_OK = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _URL_BAD = re.compile(r"[\x00-\x20\x7f]")
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(..., ensure_ascii=False) rebuilds it
@@ -185,6 +186,14 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None,
             except ValueError:
                 return None
     return None
+
+
+def scrub(values: Mapping[str, str], secrets: Sequence[str]) -> dict[str, str]:
+    """A copy of `values` with every secret (8 characters or more) replaced by `<redacted>`."""
+    out = dict(values)
+    for secret in (s for s in secrets if len(s) >= 8):
+        out = {k: v.replace(secret, "<redacted>") for k, v in out.items()}
+    return out
 
 
 def _is_loopback(url: str) -> bool:
@@ -318,10 +327,11 @@ class _Call:
         if 300 <= status < 400:
             self._notify(status, None, None)
             host = urllib.parse.urlsplit(headers.get("location", "")).hostname or "(no Location)"
+            sent = [v.split()[-1] for k, v in self.headers.items() if k.lower() in SECRET_HEADERS and v]
             raise ModelHTTPError(
                 self.provider, status, f"redirect to {host} not followed (the API key is never sent "
-                f"to another URL); point base_url at the final address", response.body,
-                headers=redact_headers(headers))
+                f"to another URL); point base_url at the final address",
+                headers=scrub(redact_headers(headers), [*_URL_KEY.findall(self.url), *sent]))
         return response
 
     def _notify(self, status: int | None, error: Exception | None, wait: float | None) -> None:

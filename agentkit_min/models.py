@@ -243,7 +243,10 @@ class ProviderModel:
 
     def _parse(self, response: http.HTTPResponse, key: str) -> ModelResponse:
         body = _scrub(response.body, key) if key in response.text else response.body
-        output, usage = self.adapter.parse_response(response.status, body, response.headers)
+        headers = response.headers
+        if any(key in v for v in headers.values()):  # kept on errors: a proxy may echo the key
+            headers = http.scrub(headers, [key])
+        output, usage = self.adapter.parse_response(response.status, body, headers)
         return ModelResponse(output=output, raw=body, usage=usage)
 
 

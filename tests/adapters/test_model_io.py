@@ -53,8 +53,9 @@ def ok(provider: str = "openai", text: str = "Hi") -> Action:
 class Server:
     """A scripted HTTP/1.1 server on 127.0.0.1 (the last action repeats)."""
 
-    def __init__(self, *script: Action) -> None:
+    def __init__(self, *script: Action, routes: dict[str, Action] | None = None) -> None:
         self.script = list(script)
+        self.routes = routes or {}  # path prefix -> action, instead of the script
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.accepted = 0
         self.stop = threading.Event()
@@ -89,7 +90,9 @@ class Server:
                     headers[name.strip().lower()] = value.strip()
                 body = reader.read(int(headers.get("content-length", 0)))
                 self.requests.append((line.decode().split()[1], headers, body))
-                action = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+                path = self.requests[-1][0]
+                action = (next(a for p, a in self.routes.items() if path.startswith(p)) if self.routes
+                          else self.script.pop(0) if len(self.script) > 1 else self.script[0])
                 if not action(sock):
                     return
         except OSError:
