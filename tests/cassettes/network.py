@@ -23,4 +23,4 @@ def summary(run: NetworkRun) -> list[Any]:
     """What the run did: agents in order, the tools each called, the first tool result, the note, the last text."""
     results = run.state.results
     return [[(r.agent_name, [t["tool"]["name"] for t in r.tool_calls]) for r in results],
-            results[0].tool_calls[0]["content"], run.state.data.get("note"), results[-1].output[-1]["content"]]
+            results[0].tool_calls[0]["content"], run.state.data.get("note"), results[-1].output[-1].get("content")]
