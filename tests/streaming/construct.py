@@ -10,6 +10,7 @@ the adapters sent, in vcrpy's JSON format. Nothing is recorded from a live API.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ REPLIES: list[bodies.Reply] = [
 
 def construct(provider: str) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "examples"))
-    import streaming  # examples/streaming.py
+    streaming = importlib.import_module("streaming")  # examples/streaming.py
 
     interactions: list[dict[str, Any]] = []
 

@@ -4,6 +4,7 @@ incremental decoders with the stdlib player and with vcrpy, giving the same even
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from contextlib import contextmanager
@@ -43,9 +44,7 @@ PLAYERS: dict[str, Callable[[Path], Any]] = {"stdlib": play_cassette, "vcrpy": v
 
 def example() -> Any:
     sys.path.insert(0, str(ROOT / "examples"))
-    import streaming
-
-    return streaming
+    return importlib.import_module("streaming")  # examples/streaming.py
 
 
 def replay(provider: str, player: str) -> tuple[list[dict[str, Any]], Any]:
