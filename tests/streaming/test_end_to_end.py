@@ -14,7 +14,7 @@ import pytest
 from agentkit_min import models
 from agentkit_min.adapters import ADAPTERS
 from agentkit_min.agent import create_agent
-from agentkit_min.errors import ModelResponseError, ModelTimeoutError, ServerError
+from agentkit_min.errors import AuthenticationError, ModelResponseError, ModelTimeoutError, ServerError
 from agentkit_min.messages import Message
 from agentkit_min.network import create_network
 from agentkit_min.routing import create_routing_agent
@@ -141,6 +141,19 @@ def test_mid_stream_errors_and_truncated_streams_are_typed_errors(provider: str)
             with pytest.raises(error):
                 agent.run_sync("hi", publish=chunks.append)
         assert [c["event"] for c in chunks][-3:] == ["run.failed", "run.completed", "stream.ended"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_error_status_on_a_streamed_request_is_the_usual_typed_error(provider: str) -> None:
+    body = {"anthropic": {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
+            "openai": {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                 "code": "invalid_api_key"}},
+            "gemini": {"error": {"code": 401, "message": "API key not valid", "status": "UNAUTHENTICATED"}}}
+    with StreamServer([json.dumps(body[provider]).encode()], status=401, content_type="application/json") as server:
+        agent = create_agent(name="a", system="s", model=model(provider, server))
+        with pytest.raises(AuthenticationError):
+            agent.run_sync("hi", publish=lambda chunk: None)
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
