@@ -1,12 +1,13 @@
 """Run networks and agents as Inngest functions (AgentKit's Deployment pages, section 7.1 and 7.4).
 
-Install the SDK with `pip install agentkit-min[inngest]`; it is imported lazily, inside the
-functions below, so `import agentkit_min.inngest` works (and costs nothing) without it.
+Install the SDK from a checkout with `pip install -e '.[inngest]'` (or a built wheel's
+`[inngest]` extra); it is imported lazily, inside the functions below, so
+`import agentkit_min.inngest` works (and costs nothing) without it.
 
     client = inngest.Inngest(app_id="my-app")
     fn = network_function(client, network, retries=1,
                           concurrency=[{"key": "event.data.user_id", "limit": 10}])
-    # serve `fn` with the SDK's framework adapter (inngest.flask, inngest.fast_api, ...)
+    inngest.fast_api.serve(app, client, [fn])   # /api/inngest: examples/deployment_inngest.py
 
 What maps to what:
 
@@ -29,8 +30,9 @@ for the SDK's config models (`{"key": "event.data.user_id", "limit": 10}`).
 Event data: `input` (str or UserMessage JSON, required), optional `state` (initial
 `state.data`) and `thread_id`. The function returns the server's run JSON (server.py).
 
-Not here: serving the Inngest HTTP protocol (use the SDK's adapters), `step.ai.infer`
-offloading, and parallel tool calls (the core runs tool calls in order, as AgentKit).
+Not here: serving the Inngest HTTP protocol (the SDK's adapters do; the example serves it
+with FastAPI + uvicorn), `step.ai.infer` offloading, and parallel tool calls (the core runs
+tool calls in order, as AgentKit).
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def _sdk() -> Any:
         import inngest
     except ImportError as exc:  # a missing optional extra, named with its fix
         raise UsageError(
-            "agentkit_min.inngest needs the Inngest SDK: pip install 'agentkit-min[inngest]'"
+            "agentkit_min.inngest needs the Inngest SDK (`pip install 'inngest>=0.5,<0.6'`, or "
+            "from an agentkit-min checkout `pip install -e '.[inngest]'`)"
         ) from exc
     return inngest
 

@@ -12,10 +12,12 @@ answers as the seed does, with an error the model reads and works around:
 
     main()          runs the network in process (no Inngest): ask_developer says it can't wait
     main_inngest()  runs the seed's Inngest function with the SDK's mocked executor, the
-                    developer's answer stubbed in (needs `pip install agentkit-min[inngest]`)
+                    developer's answer stubbed in (needs the Inngest SDK: from a checkout,
+                    `pip install -e '.[inngest]'`)
 
 In production, serve `support_workflow(client)` with the Inngest SDK's framework adapter
-(e.g. `inngest.fast_api.serve(app, client, [fn])`) and send the developer's reply as an event.
+(`deployment_inngest.create_app(client, [fn])` does it with FastAPI at /api/inngest) and send
+the developer's reply as an event.
 Without the ticket lookup, `agentkit_min.inngest.network_function(client, support_network())`
 makes the network itself the function (event data `{"input": ...}`).
 
@@ -195,7 +197,8 @@ if __name__ == "__main__":
     try:
         import inngest  # noqa: F401
     except ImportError:
-        print("--- pip install 'agentkit-min[inngest]' to also run it as an Inngest function")
+        print("--- install the Inngest SDK (from a checkout: pip install -e '.[inngest]') "
+              "to also run it as an Inngest function")
     else:
         print("--- as an Inngest function (mocked executor, developer answer stubbed)")
         result = main_inngest()

@@ -333,5 +333,5 @@ def test_missing_sdk_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from agentkit_min import inngest as integration
 
     monkeypatch.setitem(sys.modules, "inngest", None)  # makes `import inngest` raise ImportError
-    with pytest.raises(UsageError, match=r"pip install 'agentkit-min\[inngest\]'"):
+    with pytest.raises(UsageError, match=r"pip install 'inngest>=0.5,<0.6'.*pip install -e '\.\[inngest\]'"):
         integration._sdk()
