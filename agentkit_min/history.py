@@ -73,9 +73,7 @@ class HistoryStore(Protocol):
         """Store `ctx.new_results`, this run's results only."""
 
 
-History = Union[HistoryConfig, HistoryStore]
-"""The `history=` option. Typed callers with only some hooks use `HistoryConfig`; at run time
-any object with at least one of the four hooks works."""
+History = Union[HistoryConfig, HistoryStore]  # untyped callers: any object with one of the hooks
 
 
 def _hook(history: Any, name: str) -> Callable[[HistoryContext], Any] | None:

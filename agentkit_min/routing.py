@@ -52,9 +52,7 @@ def create_routing_agent(*, name: str, lifecycle: LifecycleHooks | Lifecycle,
 
 RouterResult = Union[Agent, Sequence[Agent], RoutingAgent, None]
 CodeRouter = Callable[[RouterArgs], Union[RouterResult, Awaitable[RouterResult]]]
-Router = Union[CodeRouter, RoutingAgent]
-"""A network's `router`: a code router `(RouterArgs) -> Agent | [Agent] | RoutingAgent | None`
-(sync or async), or a routing agent."""
+Router = Union[CodeRouter, RoutingAgent]  # a network's router: code (sync or async) or a routing agent
 
 
 def _select_agent(args: dict[str, Any], ctx: ToolContext) -> str:
