@@ -3,18 +3,20 @@
 A subset of JSON Schema 2020-12 validation, for decisions Q3/Q5 (bad arguments become a tool
 result the model can read) and G1 (OpenAI strict mode only when the schema allows it).
 
-Supported: `type` (a name or a list; bool is not a number, 1.0 is an integer), `properties`,
-`required`, `additionalProperties` (bool or schema), `items` (one schema), `enum`, `const`,
-`minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` (numbers), `minLength`, `maxLength`
-(code points), `minItems`, `maxItems`, `pattern` (Python `re.search`), `anyOf`, `oneOf`, `allOf`,
-`$ref` (local JSON pointers: `#`, `#/$defs/...`, `#/definitions/...`), `format` `date` and
-`date-time` (RFC 3339 section 5.6), `nullable: true` (OpenAPI 3.0), boolean schemas.
+Enforced (`ENFORCED`): `type` (a name or a list; bool is not a number, 1.0 is an integer),
+`properties`, `required`, `additionalProperties`, `patternProperties`, `propertyNames`,
+`minProperties`, `maxProperties`, `dependentRequired`, `dependentSchemas`, `items`,
+`prefixItems`, `contains` (`minContains`, `maxContains`), `minItems`, `maxItems`, `uniqueItems`,
+`enum`, `const`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`
+(exact decimal), `minLength`, `maxLength` (code points), `pattern` (`re.search`, bounded:
+agentkit_min/_pattern.py), `format` (`FORMATS`), `anyOf`, `oneOf`, `allOf`, `not`,
+`if`/`then`/`else`, `$ref` (local JSON pointers into `$defs`/`definitions`/`#`), `nullable: true`
+(OpenAPI 3.0), boolean schemas. Annotations (`ANNOTATIONS`, `x-*`) have no effect.
 
-Ignored, never an error: every other keyword, e.g. `description`, `title`, `default`, `examples`,
-`$schema`, `$id`, `$comment`, other formats (email, uri, uuid...), `not`, `if`/`then`/`else`,
-`patternProperties`, `propertyNames`, `prefixItems`, `contains`, `uniqueItems`, `multipleOf`,
-`minProperties`, `maxProperties`, `dependent*`, `unevaluated*`, draft-4 boolean exclusive bounds.
-Remote `$ref`s are never fetched (`check_schema` rejects them).
+`check_schema` (run by `create_tool`) refuses any other keyword, unknown formats, and patterns
+whose checking time is unbounded, unless `ignore_unknown=True`; `validate` never raises and
+skips what it does not know. The work of one validation is bounded: combinators are memoised
+per (value, subschema), and at most `MAX_CHECKS` values and `_pattern.BUDGET` regex steps.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import unquote
 
+from . import _pattern
 from .errors import UsageError
 
-__all__ = ["validate", "check_schema", "openai_strict_compatible"]
+__all__ = ["validate", "check_schema", "openai_strict_compatible", "too_deep", "ENFORCED", "ANNOTATIONS",
+           "FORMATS", "MAX_CHECKS"]
 
 _TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 _PY_TYPES: tuple[tuple[Any, str], ...] = (
@@ -44,8 +48,23 @@ _LIMITS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "minLength": (operator.lt, "must have at least {} character(s)"),
     "maxLength": (operator.gt, "must have at most {} character(s)"),
     "minItems": (operator.lt, "must have at least {} item(s)"),
-    "maxItems": (operator.gt, "must have at most {} item(s)")}
+    "maxItems": (operator.gt, "must have at most {} item(s)"),
+    "minProperties": (operator.lt, "must have at least {} propert(ies)"),
+    "maxProperties": (operator.gt, "must have at most {} propert(ies)"),
+    "minContains": (operator.lt, "must contain at least {} matching item(s)"),
+    "maxContains": (operator.gt, "must contain at most {} matching item(s)")}
 _MAX_DEPTH = 100  # nesting limit, far below Python's recursion limit
+MAX_CHECKS = 200_000
+"""Values checked per validation at most (a few hundred ms); beyond, one error says so."""
+ENFORCED = frozenset(
+    "type properties required additionalProperties patternProperties propertyNames minProperties "
+    "maxProperties dependentRequired dependentSchemas items prefixItems contains minContains "
+    "maxContains minItems maxItems uniqueItems enum const minimum maximum exclusiveMinimum "
+    "exclusiveMaximum multipleOf minLength maxLength pattern format anyOf oneOf allOf not if then "
+    "else $ref $defs definitions nullable".split())
+ANNOTATIONS = frozenset("description title default examples example $schema $id $comment deprecated "
+                        "readOnly writeOnly contentMediaType contentEncoding contentSchema discriminator "
+                        "propertyOrdering".split())
 _MISSING: Any = object()
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
@@ -71,17 +90,28 @@ class _Validator:
         self.root = root
         self.errors: list[str] = []
         self.active: set[tuple[str, str]] = set()  # ($ref, instance path) pairs being expanded
+        self.memo: dict[tuple[str, int, int], list[str]] = {}  # combinator branches already judged
+        self.checks = self.steps = 0  # values checked, regex steps spent (bounded per validation)
 
     def bad(self, path: str, problem: str) -> None:
         self.errors.append(f"{path}: invalid schema: {problem}")
 
     def collect(self, value: Any, schema: Any, path: str, depth: int) -> list[str]:
-        saved, self.errors = self.errors, []
-        self.check(value, schema, path, depth)
-        found, self.errors = self.errors, saved
-        return found
+        # Memoised: recursive oneOf/anyOf branches would otherwise re-judge every subtree per branch.
+        key = (path, id(schema), depth)
+        if key not in self.memo:
+            saved, self.errors = self.errors, []
+            self.check(value, schema, path, depth)
+            self.memo[key], self.errors = self.errors, saved
+        return self.memo[key]
 
     def check(self, value: Any, schema: Any, path: str, depth: int) -> None:
+        self.checks += 1
+        if self.checks > MAX_CHECKS:
+            if self.checks == MAX_CHECKS + 1:
+                self.errors.append(f"{path}: the arguments are too large to validate "
+                                   f"(more than {MAX_CHECKS} checks); send less data")
+            return None
         if depth > _MAX_DEPTH:
             return self.errors.append(f"{path}: nested too deeply (more than {_MAX_DEPTH} levels)")
         if isinstance(schema, bool):
@@ -104,17 +134,24 @@ class _Validator:
         for keyword in ("anyOf", "oneOf", "allOf"):
             if keyword in schema:
                 self.combine(keyword, value, schema[keyword], path, depth)
+        if "not" in schema and not self.collect(value, schema["not"], path, depth + 1):
+            self.errors.append(f"{path}: must not match the schema under 'not', got {_show(value)}")
+        if "if" in schema:
+            branch = "else" if self.collect(value, schema["if"], path, depth + 1) else "then"
+            if branch in schema:
+                self.errors.extend(self.collect(value, schema[branch], path, depth + 1))
         kind = _type_of(value)
         if kind == "object":
             self.object(value, schema, path, depth)
         elif kind == "array":
-            self.limits(len(value), schema, path, ("minItems", "maxItems"))
-            for index, item in enumerate(value if "items" in schema else ()):
-                self.check(item, schema["items"], f"{path}[{index}]", depth + 1)
+            self.array(value, schema, path, depth)
         elif kind == "string":
             self.string(value, schema, path)
         elif kind in ("integer", "number"):
             self.limits(value, schema, path, ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"))
+            step: Any = schema.get("multipleOf")
+            if _is_type(step, "number") and step > 0 and _remainder(value, step):
+                self.errors.append(f"{path}: must be a multiple of {step}, got {_show(value)}")
         return None
 
     def type_ok(self, value: Any, schema: Mapping[str, Any], path: str) -> bool:
@@ -167,41 +204,82 @@ class _Validator:
             self.bad(path, "'required' must be a list of property names")
             required = []
         self.errors.extend(f"{path}: missing required property {n!r}" for n in required if n not in value)
-        extra = schema.get("additionalProperties", True)
+        self.limits(len(value), schema, path, ("minProperties", "maxProperties"))
+        for key, needs in _items(schema.get("dependentRequired")):
+            self.errors.extend(f"{path}: property {key!r} requires property {n!r}"
+                               for n in (needs if key in value and isinstance(needs, list) else ()) if n not in value)
+        for key, sub in _items(schema.get("dependentSchemas")):
+            if key in value:
+                self.check(value, sub, path, depth + 1)
+        extra, patterns = schema.get("additionalProperties", True), _items(schema.get("patternProperties"))
         for key, item in value.items():
+            if "propertyNames" in schema:
+                self.check(key, schema["propertyNames"], _child(path, key), depth + 1)
+            matched = [sub for pattern, sub in patterns if self.search(pattern, key, _child(path, key))]
+            for sub in matched:
+                self.check(item, sub, _child(path, key), depth + 1)
             if key in props:
                 self.check(item, props[key], _child(path, key), depth + 1)
+            elif matched:
+                continue
             elif extra is False:
                 allowed = f"allowed: {_list(list(props))}" if props else "no properties are allowed"
                 self.errors.append(f"{path}: unexpected property {_show(key)} ({allowed})")
             elif extra is not True:
                 self.check(item, extra, _child(path, key), depth + 1)
 
+    def array(self, value: list[Any], schema: Mapping[str, Any], path: str, depth: int) -> None:
+        self.limits(len(value), schema, path, ("minItems", "maxItems"))
+        prefix = schema.get("prefixItems", [])
+        for index, item in enumerate(value):
+            sub = prefix[index] if isinstance(prefix, list) and index < len(prefix) else schema.get("items", True)
+            self.check(item, sub, f"{path}[{index}]", depth + 1)
+        if "contains" in schema:
+            found = sum(not self.collect(x, schema["contains"], f"{path}[{i}]", depth + 1) for i, x in enumerate(value))
+            if not found and "minContains" not in schema:
+                self.errors.append(f"{path}: must contain an item that matches 'contains'")
+            self.limits(found, schema, path, ("minContains", "maxContains"))
+        if schema.get("uniqueItems") is True:
+            seen: dict[Any, int] = {}
+            for index, item in enumerate(value):
+                first = seen.setdefault(_key(item), index)
+                if first != index:
+                    self.errors.append(f"{path}[{index}]: duplicate of item {first} (items must be unique)")
+
     def limits(self, measure: float, schema: Mapping[str, Any], path: str, keywords: tuple[str, ...]) -> None:
         for keyword in (k for k in keywords if k in schema):
             limit, (fails, text) = schema[keyword], _LIMITS[keyword]
-            counted = keyword.endswith(("Length", "Items"))
+            counted = not keyword.endswith("imum")
             if isinstance(limit, bool) and not counted:
-                continue  # draft-4 boolean exclusiveMinimum/Maximum: ignored
+                continue  # draft-4 boolean exclusiveMinimum/Maximum: check_schema refuses them
             if not _is_type(limit, "integer" if counted else "number") or (counted and limit < 0):
                 wanted = "a count (integer >= 0)" if counted else "a number"
                 self.bad(path, f"'{keyword}' must be {wanted}, got {_show(limit)}")
             elif fails(measure, limit):
                 self.errors.append(f"{path}: {text.format(limit)}, got {_show(measure)}")
 
+    def search(self, pattern: Any, text: str, path: str) -> bool:
+        """`re.search` within the validation's step budget (agentkit_min/_pattern.py)."""
+        try:
+            steps = len(text) ** _pattern.degree(pattern)
+        except (re.error, TypeError, _pattern.Refused) as exc:
+            self.bad(path, f"pattern {_show(pattern)} cannot be checked: {exc}")
+            return False
+        self.steps += steps
+        if self.steps > _pattern.BUDGET:
+            self.errors.append(f"{path}: too long to check against pattern {_show(pattern)} in bounded "
+                               f"time ({len(text)} characters); send a shorter value")
+            return False
+        return re.search(pattern, text) is not None
+
     def string(self, value: str, schema: Mapping[str, Any], path: str) -> None:
         self.limits(len(value), schema, path, ("minLength", "maxLength"))
-        pattern = schema.get("pattern")
-        try:
-            if pattern is not None and not re.search(pattern, value):
-                self.errors.append(f"{path}: must match pattern {pattern!r}, got {_show(value)}")
-        except (re.error, TypeError):
-            self.bad(path, f"'pattern' must be a valid regular expression, got {_show(pattern)}")
-        if schema.get("format") == "date" and not _is_date(value):
-            self.errors.append(f"{path}: expected a date (YYYY-MM-DD), got {_show(value)}")
-        elif schema.get("format") == "date-time" and not _is_date_time(value):
-            self.errors.append(f"{path}: expected a date-time (RFC 3339, e.g. '2024-01-31T09:30:00Z'), "
-                               f"got {_show(value)}")
+        pattern, errors = schema.get("pattern"), len(self.errors)
+        if pattern is not None and not self.search(pattern, value, path) and len(self.errors) == errors:
+            self.errors.append(f"{path}: must match pattern {pattern!r}, got {_show(value)}")
+        fmt = FORMATS.get(schema.get("format"))  # type: ignore[arg-type]
+        if fmt is not None and not fmt[0](value):
+            self.errors.append(f"{path}: expected {fmt[1]}, got {_show(value)}")
 
 
 def _summary(keyword: str, results: list[list[str]], path: str) -> str:
@@ -221,21 +299,23 @@ def _summary(keyword: str, results: list[list[str]], path: str) -> str:
     return f"matches none of the {keyword} alternatives: " + "; ".join(parts)
 
 
-def check_schema(schema: Any, where: str = "schema") -> None:
-    """Raise `UsageError` early for schemas a caller clearly got wrong.
+def check_schema(schema: Any, where: str = "schema", ignore_unknown: bool = False) -> None:
+    """Raise `UsageError` early for schemas a caller clearly got wrong or that cannot be enforced.
 
     Checks recursively that the schema is a dict, `type` names are JSON Schema types, `required`
     is a list of strings, `properties` maps names to schemas, `anyOf`/`oneOf`/`allOf` are lists,
-    every `$ref` resolves locally and every `pattern` compiles. The message names `where` (e.g.
-    "create_tool('search') parameters"), the path inside the schema, and the fix.
+    every `$ref` resolves locally, every keyword is enforced (`ENFORCED`) or an annotation, every
+    `format` is one of `FORMATS`, and every `pattern` compiles and can be checked in bounded time
+    (agentkit_min/_pattern.py). `ignore_unknown=True` lets unknown keywords and formats through
+    (they are then not enforced). The message names `where`, the path inside the schema, and the fix.
     """
     if not isinstance(schema, dict):
         raise UsageError(f"{where}: a JSON Schema must be a dict such as "
                          f"{{'type': 'object', 'properties': {{...}}}}, got {type(schema).__name__}")
-    _walk(schema, schema, "$", where, 0)
+    _walk(schema, schema, "$", where, 0, ignore_unknown)
 
 
-def _walk(node: Any, root: Any, path: str, where: str, depth: int) -> None:
+def _walk(node: Any, root: Any, path: str, where: str, depth: int, ignore_unknown: bool) -> None:
     def fail(at: str, problem: str) -> NoReturn:
         raise UsageError(f"{where}: invalid JSON Schema at {at}: {problem}")
 
@@ -249,6 +329,18 @@ def _walk(node: Any, root: Any, path: str, where: str, depth: int) -> None:
             slip = _SLIPS.get(name) if isinstance(name, str) else None
             fix = f"did you mean {slip!r}" if slip else f"use one of {', '.join(_TYPES)}"
             fail(f"{path}.type", f"{_show(name)} is not a JSON Schema type; {fix}")
+    unknown = [k for k in node if k not in ENFORCED | ANNOTATIONS and not str(k).startswith("x-")]
+    if unknown and not ignore_unknown:
+        fail(_child(path, unknown[0]), f"keyword {unknown[0]!r} is not supported, so it would not be "
+             "enforced; remove it (spec/semantics.md lists what is enforced), or pass "
+             "ignore_unknown_keywords=True to create_tool to ignore it")
+    if "format" in node and node["format"] not in FORMATS and not ignore_unknown:
+        fail(f"{path}.format", f"format {_show(node['format'])} is not enforced; use one of "
+             f"{', '.join(FORMATS)}, a 'pattern', or ignore_unknown_keywords=True")
+    for keyword in ("exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(node.get(keyword), bool):
+            fail(f"{path}.{keyword}", f"the draft-4 boolean form is not supported; give the bound "
+                 f"itself, e.g. {{'{keyword}': 0}}")
     required = node.get("required", [])
     if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
         hint = "; list required names in the parent object's 'required'" if isinstance(required, bool) else ""
@@ -261,27 +353,34 @@ def _walk(node: Any, root: Any, path: str, where: str, depth: int) -> None:
     if "$ref" in node and _resolve(root, node["$ref"]) is _MISSING:
         fail(f"{path}.$ref", f"cannot resolve {_show(node['$ref'])}; only local references such as "
              "'#/$defs/Name' are supported, and the target must exist in this schema")
-    try:
-        re.compile(node.get("pattern", ""))
-    except (re.error, TypeError) as exc:
-        fail(f"{path}.pattern", f"{_show(node['pattern'])} is not a valid regular expression ({exc})")
+    patterns = [(f"{path}.pattern", node["pattern"])] if "pattern" in node else []
+    patterns += [(f"{path}.patternProperties", key) for key, _ in _items(node.get("patternProperties"))]
+    for at, pattern in patterns:
+        try:
+            _pattern.degree(pattern)
+        except (re.error, TypeError) as exc:
+            fail(at, f"{_show(pattern)} is not a valid regular expression ({exc})")
+        except _pattern.Refused as exc:
+            fail(at, f"pattern {pattern!r} is refused because a model could make it stall the process: "
+                 f"{exc}")
     for sub_path, sub in _subschemas(node, path):
-        _walk(sub, root, sub_path, where, depth + 1)
+        _walk(sub, root, sub_path, where, depth + 1, ignore_unknown)
 
 
 def _subschemas(node: Mapping[str, Any], path: str) -> list[tuple[str, Any]]:
-    """The schemas directly inside `node` (properties, items, combinators, $defs), with paths."""
-    props = node.get("properties")
-    subs = [(_child(f"{path}.properties", k), v) for k, v in props.items()] if isinstance(props, Mapping) \
-        else []
-    subs += [(f"{path}.{k}", node[k]) for k in ("items", "additionalProperties") if k in node]
-    for keyword in ("anyOf", "oneOf", "allOf"):
+    """The schemas directly inside `node` (properties, items, combinators, $defs...), with paths."""
+    subs = [(f"{path}.{k}", node[k]) for k in ("items", "additionalProperties", "not", "if", "then",
+                                               "else", "contains", "propertyNames") if k in node]
+    for keyword in ("anyOf", "oneOf", "allOf", "prefixItems"):
         if isinstance(node.get(keyword), list):
             subs += [(f"{path}.{keyword}[{i}]", sub) for i, sub in enumerate(node[keyword])]
-    for keyword in ("$defs", "definitions"):
-        if isinstance(node.get(keyword), Mapping):
-            subs += [(_child(f"{path}.{keyword}", k), v) for k, v in node[keyword].items()]
+    for keyword in ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions"):
+        subs += [(_child(f"{path}.{keyword}", k), v) for k, v in _items(node.get(keyword))]
     return subs
+
+
+def _items(value: Any) -> list[tuple[Any, Any]]:
+    return list(value.items()) if isinstance(value, Mapping) else []
 
 
 def openai_strict_compatible(schema: Any) -> bool:
@@ -307,6 +406,20 @@ def _strict(node: Any, depth: int) -> bool:
             or not isinstance(required, list) or not all(name in required for name in props)):
         return False
     return all(_strict(sub, depth + 1) for _, sub in _subschemas(node, "$") if sub is not False)
+
+
+def too_deep(value: Any, limit: int = _MAX_DEPTH) -> bool:
+    """Whether a JSON value nests lists and dicts more than `limit` levels (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if level >= limit:
+                    return True
+                stack.append((child, level + 1))
+    return False
 
 
 def _type_of(value: Any) -> str:
@@ -353,6 +466,18 @@ def _resolve(root: Any, ref: Any) -> Any:
     return node
 
 
+def _key(value: Any, depth: int = 0) -> Any:
+    """A hashable key equal for JSON-equal values (uniqueItems): 1 and 1.0 agree, True and 1 do not."""
+    kind = _type_of(value)
+    if depth > _MAX_DEPTH or kind.startswith("non-JSON"):
+        return (kind, id(value))
+    if kind == "array":
+        return (kind, tuple(_key(v, depth + 1) for v in value))
+    if kind == "object":
+        return (kind, frozenset((k, _key(v, depth + 1)) for k, v in value.items()))
+    return ("number" if kind == "integer" else kind, value)
+
+
 def _is_date(text: str) -> bool:
     match = _DATE.match(text)
     try:
@@ -365,6 +490,39 @@ def _is_date_time(text: str) -> bool:
     m = _DATE_TIME.match(text)
     return (m is not None and _is_date(m[1]) and int(m[2]) < 24 and int(m[3]) < 60
             and int(m[4]) <= 60 and (m[5] is None or (int(m[5]) < 24 and int(m[6]) < 60)))
+
+
+def _remainder(value: float, step: float) -> bool:
+    from fractions import Fraction  # exact decimals: 0.3 is a multiple of 0.1
+
+    return bool(Fraction(repr(value)) % Fraction(repr(step)))
+
+
+def _is_ip(version: str) -> Callable[[str], bool]:
+    def check(text: str) -> bool:
+        import ipaddress
+
+        try:
+            getattr(ipaddress, version)(text)
+            return True
+        except ValueError:
+            return False
+    return check
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+\Z")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*\Z")
+FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "date": (_is_date, "a date (YYYY-MM-DD)"),
+    "date-time": (_is_date_time, "a date-time (RFC 3339, e.g. '2024-01-31T09:30:00Z')"),
+    "time": (lambda t: _is_date_time("2000-01-01T" + t), "a time (RFC 3339, e.g. '09:30:00Z')"),
+    "email": (lambda t: len(t) <= 254 and bool(_EMAIL.match(t)), "an email address"),
+    "uuid": (lambda t: bool(_UUID.match(t)), "a UUID"),
+    "uri": (lambda t: bool(_URI.match(t)), "an absolute URI (scheme:...)"),
+    "ipv4": (_is_ip("IPv4Address"), "an IPv4 address"),
+    "ipv6": (_is_ip("IPv6Address"), "an IPv6 address")}
+"""The formats `format` enforces (others are refused by `check_schema`)."""
 
 
 def _child(path: str, key: Any) -> str:
