@@ -35,6 +35,7 @@ demo:
 
 bench: $(STAMP)
 	$(PY) bench/loop.py
+	$(PY) bench/import.py
 	@for b in bench/http.py bench/mcp.py bench/serve.py; do [ -f $$b ] && $(PY) $$b || true; done
 
 record: $(STAMP)
