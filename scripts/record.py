@@ -4,9 +4,12 @@
     python scripts/record.py openai grok     # only these providers (keys required)
     python scripts/record.py --construct     # rebuild the constructed cassettes, no network
 
-Recording uses vcrpy (`record_mode="all"`, JSON serializer) around the same scenarios the
-tests replay (tests/adapters/scenarios.py), filtering the `Authorization`, `x-api-key`,
-`x-goog-api-key` and `api-key` headers, the `key` query parameter and `Set-Cookie`. Errors
+Recording uses agentkit-min's own recorder (`agentkit_min.cassette_record.use_cassette`,
+`record_mode="all"`, vcrpy's JSON format, no vcrpy needed) with the settings in `recorder()`,
+around the same scenarios the tests replay (tests/adapters/scenarios.py): the credential
+headers and `Set-Cookie` dropped, the `key` query parameter dropped, the key's value redacted
+wherever the provider echoes it, OpenAI's organization and project headers dropped
+(tests/cassettes/test_record_script.py runs these exact settings against a loopback fake). Errors
 that cannot be provoked on demand (429, 500, 529) are left as constructed cassettes; 401 and
 400 are provoked with a wrong key and an out-of-range temperature. fixtures/manifest.json
 says, per cassette, whether it was recorded (when, which model) or constructed.
@@ -32,6 +35,7 @@ from typing import Any, Callable, Mapping
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agentkit_min.cassette_record import use_cassette  # noqa: E402
 from agentkit_min.errors import ModelHTTPError  # noqa: E402
 from agentkit_min.http import SECRET_HEADERS, use_transport  # noqa: E402
 from agentkit_min.models import ProviderModel  # noqa: E402
@@ -48,18 +52,19 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 429: "Too Many Re
 
 
 def make_model(provider: str, api_key: str, params: Mapping[str, Any] | None = None,
-               max_retries: int = 0) -> ProviderModel:
+               max_retries: int = 0, base_url: str | None = None) -> ProviderModel:
     return FACTORIES[provider](MODELS[provider], api_key=api_key, default_parameters=params,
-                               max_retries=max_retries, sleep=lambda s: None)
+                               max_retries=max_retries, sleep=lambda s: None, base_url=base_url)
 
 
-def run(provider: str, scenario: Scenario | None, api_key: str) -> None:
+def run(provider: str, scenario: Scenario | None, api_key: str, base_url: str | None = None) -> None:
     """Run one scenario (None = the network one); expected provider errors are swallowed."""
     try:
         if scenario is None:
-            run_network(make_model(provider, api_key, network_params(provider)))
+            run_network(make_model(provider, api_key, network_params(provider), base_url=base_url))
         else:
-            asyncio.run(drive(make_model(provider, scenario.api_key or api_key, scenario.params), scenario))
+            asyncio.run(drive(make_model(provider, scenario.api_key or api_key, scenario.params,
+                                         base_url=base_url), scenario))
     except ModelHTTPError as exc:
         if scenario is None or scenario.error is None:
             raise
@@ -115,15 +120,14 @@ def construct(provider: str, manifest: dict[str, Any]) -> None:
         manifest[f"{provider}/{name}.json"] = {"source": "constructed", "model": model}
 
 
-def record(provider: str, manifest: dict[str, Any]) -> None:
-    import vcr  # dev dependency; only real recording needs it
+def recorder(path: Path, key: str) -> Any:
+    """The cassette `make record` records into: these settings are what the test checks."""
+    return use_cassette(path, "all", secrets=[key], before_record_response=_drop_org)
 
+
+def record(provider: str, manifest: dict[str, Any], fixtures: Path = FIXTURES,
+           base_url: str | None = None) -> None:
     key = os.environ[ENV_VARS[provider]]
-    recorder = vcr.VCR(
-        serializer="json", record_mode="all", decode_compressed_response=True,
-        filter_headers=sorted(SECRET_HEADERS), filter_query_parameters=["key"],
-        before_record_response=_drop_cookies,
-    )
     today = datetime.date.today().isoformat()
     jobs: list[tuple[str, Scenario | None]] = [(s.name, s) for s in scenarios(provider)]
     jobs.append(("network", None))
@@ -131,17 +135,17 @@ def record(provider: str, manifest: dict[str, Any]) -> None:
         if name in NOT_PROVOKABLE:
             print(f"  {provider}/{name}: kept constructed (cannot be provoked on demand)")
             continue
-        path = FIXTURES / provider / f"{name}.json"
+        path = fixtures / provider / f"{name}.json"
         path.unlink(missing_ok=True)
-        with recorder.use_cassette(str(path)):
-            run(provider, scenario, key)
+        with recorder(path, key):
+            run(provider, scenario, key, base_url)
         manifest[f"{provider}/{name}.json"] = {"source": "recorded", "date": today, "model": MODELS[provider]}
         print(f"  {provider}/{name}: recorded")
 
 
-def _drop_cookies(response: dict[str, Any]) -> dict[str, Any]:
-    response["headers"] = {k: v for k, v in response.get("headers", {}).items()
-                           if k.lower() not in ("set-cookie", "openai-organization", "openai-project")}
+def _drop_org(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {k: v for k, v in response["headers"].items()
+                           if k.lower() not in ("openai-organization", "openai-project")}
     return response
 
 
