@@ -4,17 +4,18 @@
 
 A fake provider on 127.0.0.1, in its own process, streams a reply of `--tokens` text deltas in
 each provider's SSE shape (tests/streaming/bodies.py), one frame every `--pace` seconds (a
-real provider sends 30-200 tokens/s, so 1 ms is faster than any), in chunked encoding. Before
-the first frame it writes an SSE comment holding its clock (`time.perf_counter`, the system's
-monotonic clock, shared by processes), so a client can tell when the first byte left the
-provider. For each provider the benchmark times, interleaved round by round:
+real provider sends 30-200 tokens/s, so 1 ms is faster than any), in chunked encoding. Right
+before the first frame that carries text it writes an SSE comment holding its clock
+(`time.perf_counter`, the system's monotonic clock, shared by processes), so a client can tell
+when the first text byte left the provider (frames before it, such as Anthropic's
+`message_start`, carry no text). For each provider the benchmark times, interleaved:
 
     bare read   http.client POST of the same JSON, read1() until the end, nothing else
     agent run   agent.run(publish=...) on a ProviderModel: streamed request, incremental
                 decoding, one text.delta event per token published to a callback
 
-and prints the medians of: first byte sent -> first text.delta published (bare: first chunk
-read), target <= 5 ms; and the whole stream (request to end), as a ratio to the bare read,
+and prints the medians of: first text byte sent -> first text.delta published (bare: that
+chunk read), target <= 5 ms; and the whole stream (request to end), as a ratio to the bare read,
 target <= 1.1x. `--pace 0` sends the stream as one burst: that measures decoding and event
 cost per token (no target). Figures vary with the machine and its load; only ratios and
 differences within one run mean anything.
@@ -64,14 +65,13 @@ def serve(tokens: int, pace: float) -> None:
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Connection", "close")
             self.end_headers()
-            start = time.perf_counter()
-            first = b": sent %.9f\n\n" % start
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
-            self.wfile.flush()
+            start, stamped = time.perf_counter(), False
             for n, frame in enumerate(frames[provider]):
                 wait = start + n * pace - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
+                if not stamped and b"tok0" in frame:
+                    stamped, frame = True, b": sent %.9f\n\n%s" % (time.perf_counter(), frame)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
@@ -85,9 +85,10 @@ def serve(tokens: int, pace: float) -> None:
     server.serve_forever()
 
 
-def sent_at(data: bytes) -> float:
-    line = data.split(b"\n", 1)[0]
-    return float(line.split()[-1])
+def sent_at(data: bytes) -> float | None:
+    """The provider's clock from the `: sent <t>` comment in `data`, if it is there."""
+    at = data.find(b": sent ")
+    return None if at < 0 else float(data[at + 7:data.index(b"\n", at)])
 
 
 def bare(port: int, provider: str, path: str, body: bytes) -> tuple[float, float]:
@@ -95,12 +96,14 @@ def bare(port: int, provider: str, path: str, body: bytes) -> tuple[float, float
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("POST", path, body, {"Content-Type": "application/json"})
     response = conn.getresponse()
-    first = response.read1(65536)
-    first_at = time.perf_counter()
-    while response.read1(65536):
-        pass
+    latency = None
+    while chunk := response.read1(65536):
+        sent = sent_at(chunk) if latency is None else None
+        if sent is not None:
+            latency = time.perf_counter() - sent
     conn.close()
-    return first_at - sent_at(first), time.perf_counter() - started
+    assert latency is not None
+    return latency, time.perf_counter() - started
 
 
 async def ours(port: int, provider: str) -> tuple[float, float]:
@@ -117,8 +120,9 @@ async def ours(port: int, provider: str) -> tuple[float, float]:
     real = _stream.StreamDecoder.feed
 
     def feed(self: Any, data: bytes) -> Any:  # read the provider's clock off the first chunk
-        if not clock:
-            clock.append(sent_at(data))
+        sent = None if clock else sent_at(data)
+        if sent is not None:
+            clock.append(sent)
         return real(self, data)
 
     _stream.StreamDecoder.feed = feed  # type: ignore[method-assign]
