@@ -7,6 +7,7 @@ The one network loop emits these to a `publish` callback (sync or async) given a
         part.created(text) text.delta part.completed(text)
         part.created(tool-call) tool_call.arguments.delta part.completed(tool-call)
         part.created(tool-output) tool_call.output.delta part.completed(tool-output)
+        usage.updated (when the inference reported usage)
     run.completed(agent) ... run.completed(network) stream.ended(network)
 
 On failure: run.failed(network), run.completed(network), stream.ended(network).
@@ -21,7 +22,7 @@ Token streaming (spec/semantics.md section 8): while a run has a subscriber, the
 it with each decoded delta, so `part.created` / `text.delta` / `tool_call.arguments.delta` /
 `part.completed` go out as the provider's bytes arrive. A model that does not (test doubles,
 durable replays) leaves it untouched and the parts are published after the reply, as AgentKit.
-`stream(start)` wraps a run as an async iterator of its events (`network.stream(...)`).
+`RunStream` makes a run an async iterator of its events (`network.stream(...)`).
 """
 
 from __future__ import annotations
