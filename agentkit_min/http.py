@@ -2,30 +2,24 @@
 
 What it does (decision Q16 of spec/semantics.md):
 
-- sends on kept-alive `http.client` connections (`real_transport`, pool in `_connections`),
-  never following a redirect: a 3xx is a `ModelHTTPError` naming the Location's host;
-- `timeout` bounds one attempt as a whole (connect, headers, body); `deadline` bounds the
-  whole call, attempts and backoff together (180 s by default, so that is the worst case);
-- retries with exponential backoff and jitter on connection errors, timeouts and the statuses
-  408, 409, 429 and 5xx, unless the provider says `x-should-retry: false` (`true` makes any
-  status retryable) or `no_retry` says waiting cannot help. Waits follow `retry-after-ms`,
-  `Retry-After` (seconds or an HTTP date) or Google's `RetryInfo.retryDelay`; a wait longer
-  than `max_retry_after` or than the deadline leaves is not waited for: that response is final;
-- `post_json` blocks; `post_json_async` and `open_stream` run each attempt on a worker
-  (`_aio.in_thread`, no pool cap) and wait on the event loop; cancelling closes the socket;
-- refuses a header value or URL with a control character (`UsageError` that never shows the
-  value), logs the exact request body at DEBUG with credentials removed, and refuses to send
-  anything when `ALLOW_MODEL_REQUESTS` is False, except through an installed transport (a
-  cassette player) or to a loopback address.
+- sends on kept-alive `http.client` connections (`real_transport`; the pool is `_connections`)
+  and never follows a redirect: a 3xx is a `ModelHTTPError` naming the Location's host;
+- `timeout` bounds one attempt (connect, headers, body); `deadline` the whole call, attempts
+  and waits together (DEFAULT_DEADLINE = 180 s is the worst case of a call);
+- retries with exponential backoff and jitter on connection errors, timeouts and 408, 409,
+  429 and 5xx, unless `x-should-retry: false` (`true` makes any status >= 400 retryable) or
+  `no_retry` says waiting cannot help. Waits follow `retry-after-ms`, `Retry-After` or Google's
+  `RetryInfo`; a wait longer than `max_retry_after` or the deadline left makes that response final;
+- `post_json` blocks; `post_json_async` and `open_stream` run each attempt on an `_aio.in_thread`
+  worker (no cap) and wait on the event loop; cancelling shuts the attempt's socket;
+- refuses header values and URLs with control characters (a `UsageError` that never shows the
+  value), logs the exact body at DEBUG without credentials, and sends nothing while
+  `ALLOW_MODEL_REQUESTS` is False, except through a transport (a cassette player) or to loopback.
 
-The sender is swappable: a `Transport` is called `t(method, url, headers, body, timeout)` and
-returns `(status, headers, body bytes)`, raising `TimeoutError` or another `OSError` on failure;
+A `Transport` (installed with `use_transport`, a ContextVar) is `t(method, url, headers, body,
+timeout)` -> `(status, headers, body bytes)`, raising `TimeoutError` / another `OSError`;
 streaming requests add `stream=True` and may get an iterator of byte chunks as the body.
-`use_transport(fn)` installs one for the current context (a `ContextVar`), which is how
-`agentkit_min.cassette` replays recorded exchanges without vcrpy.
-
-Not here: HTTP/2, compression, cookies, and mapping statuses to provider errors (each
-adapter's `parse_response` does that: only it can read the provider's error body).
+Not here: HTTP/2, compression, cookies, and provider error mapping (the adapters do that).
 """
 
 from __future__ import annotations
@@ -48,11 +42,9 @@ from . import _aio, _connections
 from .errors import (ModelConnectionError, ModelHTTPError, ModelResponseError, ModelTimeoutError,
                      ResponseTooLargeError, UsageError)
 
-__all__ = [
-    "ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL",
-    "RetryPolicy", "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async",
-    "real_transport", "redact_headers", "redact_url", "retry_after_seconds", "scrub", "use_transport",
-]
+__all__ = ["ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL", "RetryPolicy",
+           "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async", "real_transport",
+           "redact_headers", "redact_url", "retry_after_seconds", "scrub", "use_transport"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +79,7 @@ _SECRET_QUERY = re.compile(r"([?&](?:key|api[-_]?key)=)[^&#]*", re.IGNORECASE)
 _URL_KEY = re.compile(r"[?&](?:key|api[-_]?key)=([^&#]*)", re.IGNORECASE)
 _HEADER_OK = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _URL_BAD = re.compile(r"[\x00-\x20\x7f]")
+_RETRY_INFO = re.compile(r'"retryDelay": "(\d+(?:\.\d+)?)s"')
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(..., ensure_ascii=False) rebuilds it
 
 
@@ -161,31 +154,18 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None,
                         body: Any = None) -> float | None:
     """The wait the provider asks for: `retry-after-ms`, `Retry-After` (delta-seconds or an HTTP
     date), else a Google `RetryInfo.retryDelay` ("48s") in the error body; None if none."""
+    for value, scale in ((headers.get("retry-after-ms"), 0.001), (headers.get("retry-after"), 1.0)):
+        try:
+            return max(0.0, float(value or "") * scale)
+        except ValueError:
+            pass
     try:
-        return max(0.0, float(headers["retry-after-ms"]) / 1000)
-    except (KeyError, ValueError):
-        pass
-    value = headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, float(when.timestamp()) - (time.time() if now is None else now))
+        when = email.utils.parsedate_to_datetime(headers.get("retry-after", ""))
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
     except (TypeError, ValueError, IndexError):
         pass
-    if isinstance(body, list) and len(body) == 1:  # Gemini stream endpoints wrap errors in a list
-        body = body[0]
-    err = body.get("error") if isinstance(body, dict) else None
-    for detail in err.get("details") or [] if isinstance(err, dict) else []:
-        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
-        if isinstance(delay, str) and delay.endswith("s"):
-            try:
-                return max(0.0, float(delay[:-1]))
-            except ValueError:
-                return None
-    return None
+    found = _RETRY_INFO.search(json.dumps(body)[:20_000]) if isinstance(body, (dict, list)) else None
+    return float(found.group(1)) if found else None
 
 
 def scrub(values: Mapping[str, str], secrets: Sequence[str]) -> dict[str, str]:
@@ -198,10 +178,8 @@ def scrub(values: Mapping[str, str], secrets: Sequence[str]) -> dict[str, str]:
 
 def _is_loopback(url: str) -> bool:
     host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -223,44 +201,41 @@ class _Call:
     """One request and its retries: the part the sync and async callers share."""
 
     def __init__(self, provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
-                 timeout: float, deadline: float | None, retry: RetryPolicy | None,
-                 no_retry: Callable[[HTTPResponse], bool] | None, stream: bool, max_bytes: int) -> None:
-        self.provider, self.url, self.timeout, self.stream, self.max_bytes = (
-            provider, url, timeout, stream, max_bytes)
-        self.policy = retry or RetryPolicy()
-        self.no_retry = no_retry
-        transport = _TRANSPORT.get()
-        if transport is None:
-            if not ALLOW_MODEL_REQUESTS and not _is_loopback(url):
-                raise UsageError(
-                    f"Real model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS is "
-                    f"False); refusing POST {redact_url(url)}. Replay a cassette, use a test model, "
-                    f"or set ALLOW_MODEL_REQUESTS = True.")
-            transport = real_transport
-        self.transport = transport
+                 stream: bool, timeout: float = 60.0, deadline: float | None = None,
+                 retry: RetryPolicy | None = None, no_retry: Callable[[HTTPResponse], bool] | None = None,
+                 max_response_bytes: int | None = None) -> None:
+        self.provider, self.url, self.timeout, self.stream, self.no_retry = provider, url, timeout, stream, no_retry
+        self.policy, self.limit = retry or RetryPolicy(), max_response_bytes or MAX_RESPONSE_BYTES
+        self.transport = _TRANSPORT.get() or real_transport
+        if self.transport is real_transport and not ALLOW_MODEL_REQUESTS and not _is_loopback(url):
+            raise UsageError(
+                f"Real model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS is False); refusing "
+                f"POST {redact_url(url)}. Replay a cassette, use a test model, or set ALLOW_MODEL_REQUESTS = True.")
         self.headers = {"content-type": "application/json", **headers}
-        _check(provider, url, self.headers)
+        for name, value in self.headers.items():  # http.client's own error would quote the key
+            if not _HEADER_OK.fullmatch(value) or not _HEADER_OK.fullmatch(name):
+                raise UsageError(f"{provider}: the {name!r} header has a control or non-Latin-1 character "
+                                 f"(the value is not shown); check how the key or value was read")
+        if _URL_BAD.search(url):
+            raise UsageError(f"{provider}: the URL has a space or control character: {redact_url(url)!r}")
         self.data = _ENCODER.encode(body).encode("utf-8")
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s request: POST %s headers=%s body=%s", provider, redact_url(url),
                          json.dumps(redact_headers(self.headers)), self.data.decode("utf-8"))
         self.deadline = DEFAULT_DEADLINE if deadline is None else deadline
-        self.ends = time.monotonic() + self.deadline
-        self.attempt = 0
-        self.started = 0.0
+        self.ends, self.attempt, self.started = time.monotonic() + self.deadline, 0, 0.0
 
     def send(self, live: _connections.Live | None = None) -> Any:
-        """One attempt (on a worker thread in the async path): the reply, or the OSError."""
+        """One attempt (on a worker in the async path): (status, headers, data, rest) or the OSError."""
         self.started = time.monotonic()
-        left = self.ends - self.started
-        if left <= 0:
-            return TimeoutError(f"the total deadline of {self.deadline}s has passed")
-        tokens = _connections.LIVE.set(live), _connections.READ_LIMIT.set(self.max_bytes)
+        left = min(self.timeout, self.ends - self.started)
+        tokens = _connections.LIVE.set(live), _connections.READ_LIMIT.set(self.limit)
         try:
+            if left <= 0:
+                raise TimeoutError(f"the total deadline of {self.deadline}s has passed")
             if not self.stream:
-                return self.transport("POST", self.url, self.headers, self.data, min(self.timeout, left))
-            status, headers, body = self.transport("POST", self.url, self.headers, self.data,
-                                                   min(self.timeout, left), stream=True)
+                return (*self.transport("POST", self.url, self.headers, self.data, left), None)
+            status, headers, body = self.transport("POST", self.url, self.headers, self.data, left, stream=True)
             if isinstance(body, (bytes, bytearray)):  # a transport that does not stream: one chunk
                 return status, headers, bytes(body), iter(()) if 200 <= status < 300 else None
             if 200 <= status < 300:  # retries stay possible until the first byte is handed out
@@ -269,7 +244,7 @@ class _Call:
                 except BaseException:
                     getattr(body, "close", lambda: None)()
                     raise
-            return status, headers, _read_all(body, self.max_bytes), None
+            return status, headers, _read_all(body, self.limit), None
         except OSError as exc:
             return exc
         except ResponseTooLargeError as exc:
@@ -279,12 +254,9 @@ class _Call:
             _connections.LIVE.reset(tokens[0])
 
     def decide(self, outcome: Any) -> HTTPResponse | float:
-        """The final response, or the seconds to wait before the next attempt; raises the
-        final failure."""
+        """The final response, or the seconds to wait before the next attempt; raises the final failure."""
         self.attempt += 1
-        policy = self.policy
-        left = self.ends - time.monotonic()
-        error: Exception | None = None
+        left, error = self.ends - time.monotonic(), None
         if isinstance(outcome, BaseException):
             where, status = redact_url(self.url), None
             error = (ModelTimeoutError(f"{self.provider}: no answer from {where} within "
@@ -292,36 +264,32 @@ class _Call:
                      if isinstance(outcome, TimeoutError) else
                      ModelConnectionError(f"{self.provider}: connection to {where} failed: "
                                           f"{type(outcome).__name__}: {outcome}"))
-            delay = policy.backoff(self.attempt - 1)
-            final = self.attempt > policy.max_retries or delay >= left
+            delay = self.policy.backoff(self.attempt - 1)
+            final = self.attempt > self.policy.max_retries or delay >= left
         else:
-            response = self._response(outcome)
-            status, headers = response.status, response.headers
-            hint = headers.get("x-should-retry", "").strip().lower()
+            response = self._response(*outcome)
+            status, hint = response.status, response.headers.get("x-should-retry", "").strip().lower()
             retryable = status >= 400 and (hint == "true" or (
                 hint != "false" and (status in RETRY_STATUSES or status >= 500)))
-            wait = retry_after_seconds(headers, body=response.body) if retryable else None
-            delay = policy.backoff(self.attempt - 1) if wait is None else wait
-            final = (not retryable or self.attempt > policy.max_retries or delay >= left
-                     or delay > policy.max_retry_after or bool(self.no_retry and self.no_retry(response)))
+            wait = retry_after_seconds(response.headers, body=response.body) if retryable else None
+            delay = self.policy.backoff(self.attempt - 1) if wait is None else wait
+            final = (not retryable or self.attempt > self.policy.max_retries or delay >= left
+                     or delay > self.policy.max_retry_after or bool(self.no_retry and self.no_retry(response)))
         self._notify(status, error, None if final else delay)
+        if final and error is not None:
+            raise error
         if final:
-            if error is not None:
-                raise error
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s response: HTTP %d in %.3fs (attempt %d)", self.provider, status,
-                             time.monotonic() - self.started, self.attempt)
+            logger.debug("%s response: HTTP %d in %.3fs (attempt %d)", self.provider, status,
+                         time.monotonic() - self.started, self.attempt)
             return response
         logger.info("%s: retrying after %s (attempt %d of %d, waiting %.2fs)", self.provider,
-                    error or f"HTTP {status}", self.attempt, policy.max_retries + 1, delay)
+                    error or f"HTTP {status}", self.attempt, self.policy.max_retries + 1, delay)
         return delay
 
-    def _response(self, outcome: Any) -> HTTPResponse:
-        status, raw_headers, data, rest = outcome if len(outcome) > 3 else (*outcome, None)
+    def _response(self, status: int, raw_headers: Mapping[str, str], data: bytes, rest: Any) -> HTTPResponse:
         headers = {k.lower(): v for k, v in raw_headers.items()}
         if rest is not None:
-            return StreamResponse(status, headers, "", "", data, rest, self.ends, self.timeout,
-                                  self.max_bytes)
+            return StreamResponse(status, headers, "", "", data, rest, self.ends, self.timeout, self.limit)
         text = data.decode("utf-8", errors="replace")
         response = HTTPResponse(status, headers, decode_body(text), text)
         if 300 <= status < 400:
@@ -329,8 +297,8 @@ class _Call:
             host = urllib.parse.urlsplit(headers.get("location", "")).hostname or "(no Location)"
             sent = [v.split()[-1] for k, v in self.headers.items() if k.lower() in SECRET_HEADERS and v]
             raise ModelHTTPError(
-                self.provider, status, f"redirect to {host} not followed (the API key is never sent "
-                f"to another URL); point base_url at the final address",
+                self.provider, status, f"redirect to {host} not followed (the API key is never sent to "
+                f"another URL); point base_url at the final address",
                 headers=scrub(redact_headers(headers), [*_URL_KEY.findall(self.url), *sent]))
         return response
 
@@ -353,23 +321,7 @@ class _Call:
             step = self.decide(outcome)
             if isinstance(step, HTTPResponse):
                 return step
-            if self.policy.sleep is None:
-                await asyncio.sleep(step)
-            else:
-                await _aio.maybe_await(self.policy.sleep(step))
-
-
-def _check(provider: str, url: str, headers: Mapping[str, str]) -> None:
-    # http.client would raise an untyped ValueError quoting the whole value (the key, often).
-    for name, value in headers.items():
-        bad = _HEADER_OK.fullmatch(value) is None
-        if bad or _HEADER_OK.fullmatch(name) is None:
-            at = next(i for i, c in enumerate(value if bad else name) if not _HEADER_OK.fullmatch(c))
-            raise UsageError(f"{provider}: the {name!r} header has a control or non-Latin-1 character at "
-                             f"position {at} (the value is not shown); check how the key or header "
-                             f"value was read (a trailing newline from a file?)")
-    if _URL_BAD.search(url):
-        raise UsageError(f"{provider}: the URL has a space or control character: {redact_url(url)!r}")
+            await (asyncio.sleep(step) if self.policy.sleep is None else _aio.maybe_await(self.policy.sleep(step)))
 
 
 def _read_all(body: Any, limit: int) -> bytes:
@@ -378,34 +330,22 @@ def _read_all(body: Any, limit: int) -> bytes:
         for chunk in body:
             data += chunk
             if len(data) > limit:
-                raise ResponseTooLargeError(f"the response is over the limit of {limit} bytes "
-                                            f"(max_response_bytes)")
+                raise ResponseTooLargeError(f"the response is over the limit of {limit} bytes (max_response_bytes)")
     finally:
         getattr(body, "close", lambda: None)()
     return bytes(data)
 
 
-def post_json(
-    provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any], *,
-    timeout: float = 60.0, deadline: float | None = None, retry: RetryPolicy | None = None,
-    no_retry: Callable[[HTTPResponse], bool] | None = None, max_response_bytes: int | None = None,
-) -> HTTPResponse:
+def post_json(provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
+              **options: Any) -> HTTPResponse:
     """POST `body` as JSON to `url`, blocking; retry transient failures; return the last response.
 
-    Args:
-        provider: names the provider in errors and logs.
-        url: the full URL.
-        headers: request headers including credentials (they are never logged).
-        body: the JSON body.
-        timeout: seconds for one attempt as a whole: connect, headers and body.
-        deadline: seconds for the whole call, retries and waits included (None: DEFAULT_DEADLINE).
-        retry: the retry policy (defaults: 4 retries, 0.5s doubling backoff).
-        no_retry: return True for a retryable response that must not be retried (for
-            example a 429 that actually says the prompt is too long).
-        max_response_bytes: a longer body raises ResponseTooLargeError (None: MAX_RESPONSE_BYTES).
-
-    Returns:
-        The response, whatever its status but 3xx: callers map error statuses to typed errors.
+    Options: `timeout` (seconds for one attempt: connect, headers and body; 60),
+    `deadline` (seconds for the whole call, waits included; DEFAULT_DEADLINE), `retry` (a
+    RetryPolicy), `no_retry` (True for a retryable response waiting cannot fix, e.g. a 429 that
+    says the prompt is too long), `max_response_bytes` (MAX_RESPONSE_BYTES). Headers carry the
+    credentials; they are never logged. Every status but 3xx is returned: the adapters map
+    error statuses to typed errors.
 
     Raises:
         UsageError: `ALLOW_MODEL_REQUESTS` is False and this would be a real request, or a
@@ -413,28 +353,21 @@ def post_json(
         ModelHTTPError: a redirect (3xx), which is never followed.
         ModelTimeoutError: no answer within `timeout` (or the deadline) on the last attempt.
         ModelConnectionError: the connection failed or dropped on the last attempt.
-        ModelResponseError: the body is too large or its JSON nests too deeply.
+        ModelResponseError: the body is over `max_response_bytes` or its JSON nests too deeply.
     """
-    call = _Call(provider, url, headers, body, timeout, deadline, retry, no_retry, False,
-                 max_response_bytes or MAX_RESPONSE_BYTES)
-    while True:
-        step = call.decide(call.send())
-        if isinstance(step, HTTPResponse):
-            return step
+    call = _Call(provider, url, headers, body, False, **options)
+    while not isinstance(step := call.decide(call.send()), HTTPResponse):
         (call.policy.sleep or time.sleep)(step)
+    return step
 
 
-async def post_json_async(
-    provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any], *,
-    timeout: float = 60.0, deadline: float | None = None, retry: RetryPolicy | None = None,
-    no_retry: Callable[[HTTPResponse], bool] | None = None, max_response_bytes: int | None = None,
-) -> HTTPResponse:
-    """`post_json` for the event loop: each attempt on a worker thread, waits with `asyncio.sleep`.
+async def post_json_async(provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
+                          **options: Any) -> HTTPResponse:
+    """`post_json` for the event loop: each attempt on a worker thread, waits on the loop.
 
     Cancelling the awaiting task stops the wait at once and shuts the attempt's socket.
     """
-    return await _Call(provider, url, headers, body, timeout, deadline, retry, no_retry, False,
-                       max_response_bytes or MAX_RESPONSE_BYTES).run()
+    return await _Call(provider, url, headers, body, False, **options).run()
 
 
 @dataclass(frozen=True)
@@ -451,10 +384,17 @@ class StreamResponse(HTTPResponse):
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive. Raises ModelTimeoutError after an idle gap longer than the
         timeout or past the deadline, ModelConnectionError when the connection drops."""
-        if self._first:
-            yield self._first
-        size = len(self._first)
-        while self._rest is not None:
+        chunk: bytes | None = self._first
+        size = 0
+        while chunk is not None:
+            size += len(chunk)
+            if size > self._limit:
+                self.close()
+                raise ResponseTooLargeError(f"the stream is over {self._limit} bytes (max_response_bytes)")
+            if chunk:
+                yield chunk
+            if self._rest is None:
+                return
             left = self._ends - time.monotonic()
             try:
                 if left <= 0:
@@ -463,37 +403,26 @@ class StreamResponse(HTTPResponse):
                 chunk = await (read if left > self._idle else asyncio.wait_for(read, left))
             except (TimeoutError, asyncio.TimeoutError) as exc:
                 self.close()
-                raise ModelTimeoutError(f"the stream stalled: {exc or 'the total deadline passed'}") from None
+                raise ModelTimeoutError(f"the stream stalled: {str(exc) or 'the total deadline passed'}") from None
             except OSError as exc:
                 self.close()
-                raise ModelConnectionError(f"stream dropped: {type(exc).__name__}: {exc}") from None
-            if chunk is None:
-                return
-            size += len(chunk)
-            if size > self._limit:
-                self.close()
-                raise ResponseTooLargeError(f"the stream is over {self._limit} bytes (max_response_bytes)")
-            yield chunk
+                raise ModelConnectionError(f"the stream dropped: {type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:
-        """Drop the connection (a body read to its end has already gone back to the pool)."""
+        """Drop the connection (a body read to its end has gone back to the pool already)."""
         getattr(self._rest, "close", lambda: None)()
 
 
 @asynccontextmanager
-async def open_stream(
-    provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any], *,
-    timeout: float = 60.0, deadline: float | None = None, retry: RetryPolicy | None = None,
-    no_retry: Callable[[HTTPResponse], bool] | None = None, max_response_bytes: int | None = None,
-) -> AsyncIterator[StreamResponse]:
+async def open_stream(provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
+                      **options: Any) -> AsyncIterator[StreamResponse]:
     """POST and stream the reply: `async with open_stream(...) as r: async for b in r.chunks()`.
 
-    Retries (as `post_json`) happen only before the first body byte of a 2xx is handed out; a
-    non-2xx comes whole in `r.body`. `timeout` bounds the wait for headers and each gap between
-    chunks, `deadline` the whole stream. Leaving the block early closes the connection.
+    Options as `post_json`. Retries happen only before the first body byte of a 2xx is handed
+    out; a non-2xx comes whole in `r.body`. `timeout` bounds the wait for headers and each gap
+    between chunks, `deadline` the whole stream. Leaving the block early closes the connection.
     """
-    response = await _Call(provider, url, headers, body, timeout, deadline, retry, no_retry, True,
-                           max_response_bytes or MAX_RESPONSE_BYTES).run()
+    response = await _Call(provider, url, headers, body, True, **options).run()
     if not isinstance(response, StreamResponse):
         response = StreamResponse(response.status, response.headers, response.body, response.text)
     try:
