@@ -245,3 +245,14 @@ def test_the_server_sse_endpoint_relays_deltas_before_the_provider_has_finished(
             app.shutdown(timeout=5)
     assert provider.gate_opened_in_time is True
     assert "".join(deltas) == bodies.final_text(TEXT)
+
+
+@pytest.mark.parametrize("factory", ["grok", "deepseek"])
+def test_openai_compatible_providers_stream_through_the_openai_decoder(factory: str) -> None:
+    with StreamServer(bodies.frames("openai", TEXT), piece=4) as server:
+        built = getattr(models, factory)("m-1", api_key=KEY, base_url=server.url, max_retries=0, timeout=10)
+        chunks: list[dict[str, Any]] = []
+        result = create_agent(name="a", system="s", model=built).run_sync("hi", publish=chunks.append)
+    assert [d["delta"] for d in events_of(chunks, "text.delta")] == TEXT["text"]
+    assert result.output[0].get("content") == bodies.final_text(TEXT)
+    assert server.requests[0][1]["stream_options"] == {"include_usage": True}
