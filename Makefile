@@ -2,7 +2,7 @@
 # make test-all : `make test`, plus pytest on every other Python 3.10-3.13 found (what CI runs)
 # make demo   : the flagship example network (offline cassette unless an API key is set)
 # make bench  : benchmarks; figures are ratios against a baseline measured in the same run
-# make record : re-record the provider cassettes against the live APIs (needs API keys)
+# make record : re-record the provider cassettes against the live APIs (needs API keys; stdlib recorder)
 # make crosscheck : run spec/cases against the TypeScript @inngest/agent-kit (needs node + npm)
 VENV ?= .venv
 PY := $(VENV)/bin/python
