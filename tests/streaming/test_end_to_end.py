@@ -256,3 +256,19 @@ def test_openai_compatible_providers_stream_through_the_openai_decoder(factory: 
     assert [d["delta"] for d in events_of(chunks, "text.delta")] == TEXT["text"]
     assert result.output[0].get("content") == bodies.final_text(TEXT)
     assert server.requests[0][1]["stream_options"] == {"include_usage": True}
+
+
+def test_a_failed_run_raises_from_the_iterator_after_its_last_event() -> None:
+    frames = bodies.frames("anthropic", TEXT)
+    with StreamServer(frames[:4] + [MID_STREAM_ERRORS["anthropic"]]) as server:
+        agent = create_agent(name="a", system="s", model=model("anthropic", server))
+
+        async def main() -> list[str]:
+            names: list[str] = []
+            with pytest.raises(ServerError):
+                async for event in agent.stream("hi"):
+                    names.append(event["event"])
+            return names
+
+        names = asyncio.run(main())
+    assert names[-3:] == ["run.failed", "run.completed", "stream.ended"] and "text.delta" in names
