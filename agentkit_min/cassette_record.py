@@ -1,33 +1,24 @@
-"""Record model requests into vcrpy JSON cassettes, with vcrpy's record modes and no vcrpy.
+"""Record model requests into vcrpy JSON cassettes with vcrpy's record modes, and no vcrpy.
 
     with use_cassette("fixtures/cassettes/picnic.json", record_mode="once"):
         network.run_sync("Plan a picnic")   # 1st run: sent and recorded; later runs: replayed
 
-`record_mode` means what it means in vcrpy:
-- `none`: replay only; a request the cassette has no answer for raises UsageError.
-- `once` (the default): with no cassette file, send and record every request; with one,
-  behave as `none`.
-- `new_episodes`: replay the requests the cassette has, send and record the others.
-- `all`: send and record every request, replay nothing; the file keeps the recorded
-  interactions plus the loaded ones that no new request matched (vcrpy 6+).
-Matching is the player's (`agentkit_min.cassette`). In the replay-only cases (`none`, `once`
-with a file) leaving the block with interactions unplayed raises, as `play_cassette` does,
-unless `allow_unplayed=True` (vcrpy only reports it). What was recorded is saved even when the
-block raises (vcrpy's `record_on_exception`). The file is vcrpy's JSON serializer format, so
-vcrpy replays it; a YAML cassette can be replayed but not recorded into.
-
-Scrubbing, before anything is written: the `filter_headers` (credentials and cookies) are
-dropped from the request and the response, the `filtered_query` parameters from the URI, and
-every occurrence of their values (and of `secrets`) anywhere in the interaction, response body
-and headers included (a proxy or an error page may echo the key), becomes `<redacted>`.
-User filters: `before_record_request(request)` and `before_record_response(response)` get the
-vcrpy-shaped dicts (`{"method", "uri", "body", "headers"}`, `{"status", "headers", "body":
-{"string"}}`) and return them changed, or None to leave the interaction out of the file.
-A streamed response is handed on chunk by chunk and recorded as its raw body when it ends.
+Modes as in vcrpy: `none` replays only; `once` records everything when the file is missing,
+else is `none`; `new_episodes` replays what matches and records the rest; `all` records
+everything, and the file keeps the loaded interactions no new request matched (vcrpy 6+).
+Matching is the player's. Replay-only runs raise on unplayed interactions unless
+`allow_unplayed`; what was recorded is saved even when the block raises (vcrpy does both too,
+except the raising). Before writing, `filter_headers` leave request and response,
+`filtered_query` parameters leave the URI, and their values (and `secrets`) become
+`<redacted>` everywhere, echoed response bodies and headers included.
+`before_record_request(request)` / `before_record_response(response)` get vcrpy-shaped dicts
+and return them (edited) or None to leave the interaction out. A streamed body is handed on
+chunk by chunk and recorded whole when it ends or is closed.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import urllib.parse
@@ -58,16 +49,13 @@ class Recorder(Cassette):
                  send: Callable[..., Any] | None = None) -> None:
         if record_mode not in RECORD_MODES:
             raise UsageError(f"record_mode must be one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
-        existed = Path(path).exists()
-        loaded = Cassette.load(path, filtered_query) if existed else Cassette([], str(path))
+        self.existed = Path(path).exists()
+        loaded = Cassette.load(path, filtered_query) if self.existed else Cassette([], str(path))
         super().__init__(loaded.interactions, str(path), tuple(filtered_query), is_yaml=loaded.is_yaml)
-        self.record_mode, self.existed, self.dirty = record_mode, existed, False
-        self.replay_only = record_mode == "none" or (record_mode == "once" and existed)
-        self.filter_headers = {h.lower() for h in filter_headers}
-        self.secrets = [s for s in secrets if s]
-        self.hooks = (before_record_request, before_record_response)
-        self.send = send or http.real_transport
-        self.loaded = len(self.interactions)
+        self.record_mode, self.dirty, self.loaded = record_mode, False, len(self.interactions)
+        self.replay_only = record_mode == "none" or (record_mode == "once" and self.existed)
+        self.filter_headers, self.secrets = {h.lower() for h in filter_headers}, [s for s in secrets if s]
+        self.hooks, self.send = (before_record_request, before_record_response), send or http.real_transport
 
     def transport(self, method: str, url: str, headers: Mapping[str, str], body: bytes,
                   timeout: float, stream: bool = False) -> tuple[int, Mapping[str, str], Any]:
@@ -83,10 +71,7 @@ class Recorder(Cassette):
                              f"model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS)")
         self.requests.append((method, url, text))
         status, got, data = self.send(method, url, headers, body, timeout, stream=stream)
-
-        def record(raw: bytes) -> None:
-            self._record(method, url, headers, text, status, got, raw)
-
+        record: Callable[[bytes], None] = lambda raw: self._record(method, url, headers, text, status, got, raw)
         if isinstance(data, (bytes, bytearray)):
             record(bytes(data))
             return status, got, data
@@ -112,9 +97,8 @@ class Recorder(Cassette):
             "status": {"code": status, "message": responses.get(status, "")},
             "headers": {k: [v] for k, v in got.items() if k.lower() not in self.filter_headers},
             "body": {"string": body}}
-        before_request, before_response = self.hooks
-        request = before_request(request) if before_request and request else request
-        response = before_response(response) if before_response and response and request else response
+        request = self.hooks[0](request) if self.hooks[0] and request else request
+        response = self.hooks[1](response) if self.hooks[1] and request and response else response
         if request is None or response is None:
             return
         values = [v for k, v in headers.items() if k.lower() in self.filter_headers]
@@ -137,17 +121,15 @@ class Recorder(Cassette):
                 self.matches(i, n.method, n.uri, n.body or "") for n in new)] + new
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        data = {"version": 1, "interactions": [i.record for i in kept]}
-        temporary.write_text(json.dumps(data, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(temporary, path)  # never a half-written cassette
+        data = json.dumps({"version": 1, "interactions": [i.record for i in kept]}, indent=4, ensure_ascii=False)
+        path.with_name(path.name + ".tmp").write_text(data + "\n", encoding="utf-8")
+        os.replace(path.with_name(path.name + ".tmp"), path)  # never a half-written cassette
         self.dirty = False
 
 
 def _tee(chunks: Iterable[bytes], done: Callable[[bytes], None]) -> Iterator[bytes]:
     """Hand `chunks` on as they come; give `done` the whole body when they end or are closed."""
-    parts: list[bytes] = []
-    finished = False
+    parts, finished = [], False
     try:
         for chunk in chunks:
             parts.append(chunk)
@@ -161,9 +143,7 @@ def _tee(chunks: Iterable[bytes], done: Callable[[bytes], None]) -> Iterator[byt
 
 def _redact(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "<redacted>")
-        return value
+        return functools.reduce(lambda text, secret: text.replace(secret, "<redacted>"), secrets, value)
     if isinstance(value, dict):
         return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
@@ -176,12 +156,8 @@ def use_cassette(path: str | Path, record_mode: str = "once", *, allow_unplayed:
                  **options: Any) -> Iterator[Recorder]:
     """Replay model requests from the cassette at `path`, recording as `record_mode` says.
 
-    `options` are `Recorder`'s: `filter_headers`, `filtered_query`, `secrets`,
-    `before_record_request`, `before_record_response` and `send` (the real sender).
-
-    Raises:
-        UsageError: a request cannot be replayed in this mode (it shows the nearest recorded
-            one), or in a replay-only mode interactions were left unplayed.
+    `options` go to `Recorder` (filters, hooks, `send`: the real sender). UsageError when a
+    request cannot be replayed in this mode, or a replay-only run leaves interactions unplayed.
     """
     cassette = Recorder(path, record_mode, **options)
     try:

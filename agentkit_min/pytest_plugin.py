@@ -1,22 +1,11 @@
-"""pytest plugin: run a test inside a cassette of its own, replaying or recording model requests.
+"""pytest plugin: `@pytest.mark.agentkit_cassette` runs a test in a cassette of its own.
 
-    @pytest.mark.agentkit_cassette            # fixtures/cassettes/<module>/<test>.json
-    def test_picnic() -> None:
-        run = network.run_sync("Plan a picnic")
-
-    @pytest.mark.agentkit_cassette("fixtures/other.json", record_mode="none", allow_unplayed=True)
-
-pytest loads it through the `pytest11` entry point when agentkit-min is installed; a vendored
-copy adds `pytest_plugins = ["agentkit_min.pytest_plugin"]` to the root conftest.py. Importing
-agentkit_min never imports it (nor pytest). No vcrpy needed: `agentkit_min.cassette_record`.
-
-`--record-mode` takes pytest-recording's values: vcrpy's `none`, `once`, `new_episodes`,
-`all`, and `rewrite` (delete the cassette, record it anew). Given on the command line it wins;
-else the marker's `record_mode=`; else `none` when the `CI` environment variable is set (a CI
-run never reaches a provider), `once` otherwise. Relative cassette paths are from the rootdir.
-The marker's keywords, over those of the `agentkit_cassette_config` fixture (override it in a
-conftest.py), go to `use_cassette`: filters, hooks, `allow_unplayed`. The `agentkit_cassette`
-fixture gives a test its cassette (`.requests`, `.interactions`).
+Default path `fixtures/cassettes/<module>/<test>.json` from the rootdir (or the marker's first
+argument); its keywords, over the `agentkit_cassette_config` fixture's, go to `use_cassette`.
+`--record-mode`: vcrpy's modes and pytest-recording's `rewrite`; the command line wins, then
+the marker's `record_mode=`, then `none` if `CI` is set, else `once`. Loaded through the
+`pytest11` entry point, or `pytest_plugins = ["agentkit_min.pytest_plugin"]` in the root
+conftest.py of a vendored copy; importing agentkit_min never imports it (or pytest).
 """
 
 from __future__ import annotations
