@@ -14,6 +14,7 @@ order rotating), so load from elsewhere on the machine hits every path alike:
     sync       `model.infer_sync(...)`: build_request, JSON encoding, header checks,
                `http.post_json` (pool, deadlines, retry bookkeeping, decoding), parse_response
     await      `await model.infer(...)`: the same, the attempt on an `_aio.in_thread` worker
+    hop        `await _aio.in_thread(noop)` alone: the price of keeping the attempt off the loop
 
 and prints the median per-request time of each and the ratios to bare (targets: sync <=
 1.1x, await <= 1.2x). Figures vary with the machine and its load; only ratios within one run
@@ -44,6 +45,7 @@ import time  # noqa: E402
 from typing import Any, Awaitable, Callable  # noqa: E402
 
 from agentkit_min import http as model_http  # noqa: E402
+from agentkit_min._aio import in_thread  # noqa: E402
 from agentkit_min.messages import Message, text_message, tool_call_message, tool_result_message  # noqa: E402
 from agentkit_min.models import ProviderModel, anthropic, gemini, openai  # noqa: E402
 from agentkit_min.tool import Tool  # noqa: E402
@@ -146,6 +148,7 @@ async def measure(model: ProviderModel, bare: Bare, path: str, body: bytes, head
         "bare": lambda: _now(bare.post, path, body, headers),
         "sync": lambda: _now(model.infer_sync, MESSAGES, TOOLS, "auto"),
         "await": lambda: model.infer(MESSAGES, TOOLS, "auto"),
+        "hop": lambda: in_thread(_noop),
     }
     samples: dict[str, list[float]] = {k: [] for k in paths}
     names = list(paths)
@@ -155,6 +158,10 @@ async def measure(model: ProviderModel, bare: Bare, path: str, body: bytes, head
             await paths[name]()
             samples[name].append(time.perf_counter() - start)
     return samples
+
+
+def _noop() -> None:
+    pass
 
 
 async def _now(fn: Callable[..., Any], *args: Any) -> Any:
@@ -199,7 +206,8 @@ def main() -> None:
         ports = dict(zip(("http", "https"), map(int, child.stdout.readline().split())))
         print(f"bench/http.py: {args.rounds} rounds x {args.requests} requests per path, interleaved; fake "
               f"provider in another process on 127.0.0.1; median per request; load={os.getloadavg()[0]:.1f}")
-        print(f"{'provider':<10} {'scheme':<6} {'bare':>8} {'sync':>8} {'ratio':>6} {'await':>8} {'ratio':>6}")
+        print(f"{'provider':<10} {'scheme':<6} {'bare':>8} {'sync':>8} {'ratio':>6} {'await':>8} {'ratio':>6} "
+              f"{'hop':>7}")
         worst = {"sync": 0.0, "await": 0.0}
         try:
             for scheme in ("http", "https"):
@@ -208,7 +216,8 @@ def main() -> None:
                     ratios = {k: m[k] / m["bare"] for k in worst}
                     worst = {k: max(worst[k], ratios[k]) for k in worst}
                     print(f"{provider:<10} {scheme:<6} {m['bare'] * 1e6:>5.0f} us {m['sync'] * 1e6:>5.0f} us "
-                          f"{ratios['sync']:>5.2f}x {m['await'] * 1e6:>5.0f} us {ratios['await']:>5.2f}x")
+                          f"{ratios['sync']:>5.2f}x {m['await'] * 1e6:>5.0f} us {ratios['await']:>5.2f}x "
+                          f"{m['hop'] * 1e6:>4.0f} us")
         finally:
             child.terminate()
             child.wait(timeout=10)

@@ -274,6 +274,17 @@ def test_a_fresh_connection_dropped_is_a_counted_failure() -> None:
     assert "RemoteDisconnected" in str(info.value) and len(server.requests) == 2
 
 
+def test_idle_connections_are_closed_after_idle_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http.POOL, "idle_seconds", 0.2)
+    with Server(ok()) as server:
+        http.post_json("p", server.url + "/v1/x", {}, {})
+        assert http.POOL.idle_count() == 1
+        deadline = time.monotonic() + 10  # the reaper wakes every min(idle_seconds / 4, 5) s
+        while http.POOL.idle_count() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http.POOL.idle_count() == 0  # the reaper closed it; nobody asked
+
+
 def test_no_resource_warning_at_exit(tmp_path: Any) -> None:
     import subprocess
     import sys
