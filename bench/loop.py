@@ -49,6 +49,10 @@ def add(args: dict[str, int], ctx: Any) -> int:
     return args["a"] + args["b"]
 
 
+async def add_async(args: dict[str, int], ctx: Any) -> int:
+    return args["a"] + args["b"]
+
+
 class FakeModel:
     """O(1) per call: a fresh one-tool-call reply (or text); the request is neither copied nor kept."""
 
@@ -63,8 +67,10 @@ class FakeModel:
         return ModelResponse(output=[tool_call_message([call])])  # type: ignore[list-item]
 
 
-def two_agent_network(model: Any, per_run: int) -> Any:
-    tool = create_tool(name="add", description="Add two integers.", parameters=ADD_SCHEMA, handler=add)
+def two_agent_network(model: Any, per_run: int, sync_tool: bool = False) -> Any:
+    # an async handler: a sync one runs on a worker thread (tool.py), a thread hop per call
+    tool = create_tool(name="add", description="Add two integers.", parameters=ADD_SCHEMA,
+                       handler=add if sync_tool else add_async)
     tools = [tool] if getattr(model, "tools", True) else []
     a = create_agent(name="a", system="You are A.", tools=tools)
     b = create_agent(name="b", system="You are B.", tools=tools)
@@ -98,9 +104,10 @@ def model_alone(n: int, tools: bool = True) -> Callable[[], Coroutine[Any, Any, 
     return go
 
 
-def network_runs(runs: int, per_run: int, tools: bool = True) -> Callable[[], Coroutine[Any, Any, None]]:
+def network_runs(runs: int, per_run: int, tools: bool = True,
+                 sync_tool: bool = False) -> Callable[[], Coroutine[Any, Any, None]]:
     async def go() -> None:
-        net = two_agent_network(FakeModel(tools), per_run)
+        net = two_agent_network(FakeModel(tools), per_run, sync_tool)
         for _ in range(runs):
             await net.run("go")
     return go
@@ -168,7 +175,7 @@ class YieldingModel(ScriptedModel):
 
 async def concurrent(runs: int) -> tuple[float, int, float]:
     """`runs` network runs at once, each with its own model; (seconds, failures, seconds in gc)."""
-    tool = create_tool(name="add", description="Add two integers.", parameters=ADD_SCHEMA, handler=add)
+    tool = create_tool(name="add", description="Add two integers.", parameters=ADD_SCHEMA, handler=add_async)
     a = create_agent(name="a", system="You are A.", tools=[tool])
     b = create_agent(name="b", system="You are B.", tools=[tool])
     script: list[Any] = [tool_call("add", {"a": 1, "b": 2}, id="c1"), "3"]
@@ -204,11 +211,14 @@ def main() -> None:
     print(f"bench/loop.py (Python {sys.version.split()[0]}, {os.cpu_count()} cpus, load "
           f"{os.getloadavg()[0]:.1f}; best of {repeats}, interleaved)")
 
-    t = interleaved({"model": model_alone(n), "net": network_runs(RUNS, PER_RUN)}, repeats)
+    t = interleaved({"model": model_alone(n), "net": network_runs(RUNS, PER_RUN),
+                     "sync": network_runs(RUNS, PER_RUN, sync_tool=True)}, repeats)
     per_iter = (t["net"] - t["model"]) / n * 1e6
     print(f"  fake model alone, x{n}:                   {t['model'] / n * 1e6:8.2f} us/call")
     print(f"  network, {RUNS} runs x {PER_RUN} (tool call each): {t['net'] / n * 1e6:8.2f} us/iteration")
-    print(f"  framework time per agent iteration:        {per_iter:8.2f} us   (target <= 30)")
+    print(f"  framework time per agent iteration:        {per_iter:8.2f} us   (target <= 30; async handler)")
+    print(f"  the same with a sync handler:              {(t['sync'] - t['model']) / n * 1e6:8.2f} us   "
+          f"(its call runs on a worker thread)")
 
     r = interleaved({"base": routed_baseline, "routed": default_router, "model": model_alone(n, tools=False),
                      "plain": network_runs(RUNS, PER_RUN, tools=False)}, repeats)
