@@ -49,8 +49,28 @@ class HTTPResponse:
         """The media type, lower-cased, without parameters ("" when absent)."""
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
-    async def read(self, limit: int = 64 * 1024 * 1024) -> bytes:
-        """Read the whole body (then close). Raises RemoteProtocolError beyond `limit` bytes."""
+    async def read(self, limit: int = 64 * 1024 * 1024, timeout: float | None = None) -> bytes:
+        """Read the whole body (then close).
+
+        Raises:
+            RemoteProtocolError: more than `limit` bytes.
+            MCPTimeoutError: the body was not all there within `timeout` seconds (None: no limit).
+        """
+        try:
+            return await asyncio.wait_for(self._read(limit), timeout)
+        except asyncio.TimeoutError:
+            await self.aclose()
+            raise MCPTimeoutError(f"{self.url}: response body not received within {timeout} s") from None
+
+    async def refused(self, method: str, timeout: float | None) -> MCPConnectionError:
+        """This answer as an error naming its status and quoting the start of its body."""
+        try:
+            body = await self.read(limit=4096, timeout=timeout)
+        except (RemoteProtocolError, MCPConnectionError) as exc:  # the status is what matters
+            body = f"(body not read: {exc})".encode()
+        return MCPConnectionError(f"{method} {self.url} answered {self.status}: {body.decode('utf-8', 'replace')[:200]}")
+
+    async def _read(self, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
         async for chunk in self.chunks():

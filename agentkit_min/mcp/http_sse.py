@@ -136,16 +136,9 @@ class SSETransport:
         response = await _http.request(
             "POST", self.endpoint, headers=headers, body=encode_message(message), timeout=self.timeout
         )
-        try:
-            body = await asyncio.wait_for(response.read(limit=1024 * 1024), self.timeout)
-        except asyncio.TimeoutError:
-            raise MCPTimeoutError(f"POST {self.endpoint}: body not received within {self.timeout} s") from None
-        finally:
-            await response.aclose()
         if not 200 <= response.status < 300:
-            raise MCPConnectionError(
-                f"POST {self.endpoint} answered {response.status}: {body.decode('utf-8', 'replace')[:200]}"
-            )
+            raise await response.refused("POST", self.timeout)
+        await response.read(limit=1024 * 1024, timeout=self.timeout)  # "Accepted"
 
     async def receive(self) -> dict[str, Any]:
         """The next message from the stream; MCPConnectionError once it has ended."""

@@ -26,7 +26,7 @@ import logging
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from ..errors import MCPConnectionError, MCPTimeoutError, ProtocolError, UsageError
+from ..errors import MCPConnectionError, ProtocolError, UsageError
 from . import _http
 from .base import MessageQueue
 from .jsonrpc import encode_message, parse_message
@@ -115,33 +115,22 @@ class StreamableHTTPTransport:
             await response.aclose()
             return True
         if response.status == 400:
-            body = await self._read_body(response, limit=4096, timeout=self.timeout)
-            if b"session" in body.lower():
+            error = await response.refused("POST", self.timeout)
+            if "session" in str(error).lower():
                 return True
-            raise MCPConnectionError(f"POST {self.url} answered 400: {body.decode('utf-8', 'replace')[:200]}")
+            raise error
         return False
-
-    async def _read_body(self, response: _http.HTTPResponse, limit: int = 64 * 1024 * 1024,
-                         timeout: float | None = 30.0) -> bytes:
-        try:
-            return await asyncio.wait_for(response.read(limit=limit), timeout)
-        except asyncio.TimeoutError:
-            await response.aclose()
-            raise MCPTimeoutError(f"POST {self.url}: reply body not received within {timeout} s") from None
 
     async def _accept_reply(self, message: dict[str, Any], response: _http.HTTPResponse) -> None:
         if message.get("method") == "initialize" and "mcp-session-id" in response.headers:
             self.session_id = response.headers["mcp-session-id"]
         if not 200 <= response.status < 300:
-            body = await self._read_body(response, limit=4096, timeout=self.timeout)
-            raise MCPConnectionError(
-                f"POST {self.url} answered {response.status}: {body.decode('utf-8', 'replace')[:200]}"
-            )
+            raise await response.refused("POST", self.timeout)
         request_id = message.get("id") if "method" in message else None
         if response.content_type == "text/event-stream":
             self._spawn(self._read_reply_stream(response, request_id))
             return
-        body = await self._read_body(response, timeout=self._limit(message))
+        body = await response.read(timeout=self._limit(message))
         if not body.strip():
             return  # 202 (or 200) for a notification or a response
         if response.content_type != "application/json":

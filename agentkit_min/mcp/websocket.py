@@ -19,19 +19,10 @@ Four verbs, in the style of h11 and wsproto:
     data_to_send() -> bytes      replies the codec owes the peer on its own: pongs, the echo
                                  of a close frame, the close frame that fails the connection
 
-States (the table `_TRANSITIONS` below is the authority)::
-
-                 valid 101 answer
-    CONNECTING ------------------------> OPEN
-        |                               /    \\
-        |              send(Close)     /      \\     the server's Close
-        |                             v        v
-        |                  LOCAL_CLOSING      REMOTE_CLOSING
-        |                           |             |
-        |     the server's Close    |             |  data_to_send() hands out our echo
-        |                           v             v
-        +------------------------> CLOSED <-------+
-    (from any state: receive_data(None) -> CloseConnection(1006); a protocol error -> CLOSED)
+States (the table `_TRANSITIONS` below is the authority): CONNECTING -> OPEN on a valid 101;
+OPEN -> LOCAL_CLOSING on send(Close), then CLOSED on the server's Close; OPEN -> REMOTE_CLOSING
+on the server's Close, then CLOSED once data_to_send() hands out our echo. From any state a
+drop (receive_data(None), reported as CloseConnection(1006)) or a protocol error -> CLOSED.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import base64
 import gc
 import hashlib
 import json
-import sys
 import time
 from typing import Any, Awaitable, TypeVar
 
@@ -25,8 +24,7 @@ from agentkit_min.mcp.http_sse import SSETransport
 from agentkit_min.mcp.sse import SSEDecoder
 from agentkit_min.mcp.ws import WebSocketTransport
 
-from .fake_http import FakeHTTPServer, Seen, head
-from .servers import SCRIPT
+from .fake_http import FakeHTTPServer, Seen, head, result_for
 from .test_client import Peer, Reply, ok, silent
 
 T = TypeVar("T")
@@ -79,17 +77,27 @@ def test_an_sse_server_streaming_one_endless_event_fails_connect_at_once() -> No
 # -- per-server timeout from mcp_servers ---------------------------------------------------------
 
 def test_a_server_timeout_beside_its_name_bounds_each_request() -> None:
-    stdio = {"type": "stdio", "command": sys.executable, "args": [SCRIPT, "stdio"]}
+    async def never_answers_calls(seen: Seen, writer: asyncio.StreamWriter) -> None:
+        message = seen.json() if seen.body else {}
+        if message.get("method") == "tools/call":
+            await asyncio.sleep(60)  # a stuck tool: only the client's timeout ends the wait
+        reply = result_for(message) if seen.method == "POST" else None
+        body = json.dumps(reply).encode() if reply else b""
+        status = "200 OK" if reply else "202 Accepted" if seen.method == "POST" else "405 Method Not Allowed"
+        writer.write(head(status, {"Content-Type": "application/json", "Content-Length": str(len(body))},
+                          chunked=False) + body)
+        await writer.drain()
 
     async def main() -> float:
-        async with open_tools([{"name": "slow", "transport": stdio, "timeout": 2.0}], timeout=60) as tools:
-            sleep = next(t for t in tools if t.name == "slow-sleep")
-            started = time.monotonic()
-            with pytest.raises(MCPTimeoutError, match="'slow' did not answer tools/call within 2.0 s"):
-                await sleep.handler({"seconds": 20}, None)  # type: ignore[arg-type]
-            return time.monotonic() - started
+        async with FakeHTTPServer(never_answers_calls) as server:
+            config = {"type": "streamable-http", "url": server.base + "/mcp"}
+            async with open_tools([{"name": "slow", "transport": config, "timeout": 0.5}], timeout=60) as tools:
+                started = time.monotonic()
+                with pytest.raises(MCPTimeoutError, match="'slow' did not answer tools/call within 0.5 s"):
+                    await tools[0].handler({"text": "x"}, None)  # type: ignore[arg-type]
+                return time.monotonic() - started
 
-    assert 1.5 < run(main(), timeout=60) < 10  # the server's own timeout, not open_tools' 60 s
+    assert 0.4 < run(main()) < 10  # the server's own 0.5 s, not open_tools' 60 s
 
 
 @pytest.mark.parametrize(("server", "match"), [
