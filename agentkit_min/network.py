@@ -209,7 +209,8 @@ class NetworkRun:
         except Exception as exc:
             self.trace.end(span, None, exc)
             raise
-        self.trace.end(span, {"returned": [a.name for a in agents]})
+        span["returned"] = [a.name for a in agents]
+        self.trace.end(span)
         return agents
 
     async def _decide(self, input: str | UserMessage, router: Any) -> list[Agent]:

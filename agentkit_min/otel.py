@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 from opentelemetry import context
@@ -22,25 +23,33 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 __all__ = ["configure"]
 
-_settings: dict[str, Any] = {"provider": None, "capture": None}
+_settings: dict[str, Any] = {"provider": None, "capture": None, "checked": 0.0, "tracer": None}
 _PROVIDERS = {"azure-openai": "azure.ai.openai", "gemini": "gcp.gemini", "grok": "x_ai"}
 _OPS = {"network": "invoke_workflow", "agent": "invoke_agent", "inference": "chat", "tool": "execute_tool"}
 
 
 def configure(*, tracer_provider: Any = None, capture_content: bool | None = None) -> None:
     """Use `tracer_provider` instead of the global one (None: the global); opt in to contents."""
-    _settings.update(provider=tracer_provider, capture=capture_content)
+    _settings.update(provider=tracer_provider, capture=capture_content, checked=0.0, tracer=None)
 
 
 def bridge() -> Bridge | None:
-    """A bridge for one run, or None while no real tracer provider is configured."""
-    provider = _settings["provider"] or otel.get_tracer_provider()
-    if isinstance(provider, (otel.ProxyTracerProvider, otel.NoOpTracerProvider)):
+    """A bridge for one run, or None while no real tracer provider is configured.
+
+    Without one, the global provider is looked at again at most once a second (runs stay cheap).
+    """
+    now = time.monotonic()
+    if _settings["tracer"] is None and now - _settings.get("checked", 0.0) > 1.0:
+        _settings["checked"] = now
+        provider = _settings["provider"] or otel.get_tracer_provider()
+        if not isinstance(provider, (otel.ProxyTracerProvider, otel.NoOpTracerProvider)):
+            _settings["tracer"] = provider.get_tracer("agentkit_min")
+    if _settings["tracer"] is None:
         return None
     capture = _settings["capture"]
     if capture is None:
         capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").lower() == "true"
-    return Bridge(provider.get_tracer("agentkit_min"), bool(capture))
+    return Bridge(_settings["tracer"], bool(capture))
 
 
 class Bridge:
@@ -49,9 +58,8 @@ class Bridge:
     def __init__(self, tracer: Any, capture: bool) -> None:
         self.tracer, self.capture = tracer, capture
 
-    def start(self, span: dict[str, Any], content: Any) -> tuple[Any, Any]:
-        """Start the OpenTelemetry span of `span`, as the current span (its children nest)."""
-        kind, name = span["kind"], span["name"]
+    def start(self, kind: str, name: str, span: dict[str, Any], content: Any) -> tuple[Any, Any]:
+        """Start the OpenTelemetry span of a trace span, as the current span (children nest)."""
         attrs: dict[str, Any] = {"agentkit.span.kind": kind}
         if kind in _OPS:
             attrs["gen_ai.operation.name"] = _OPS[kind]
@@ -81,8 +89,8 @@ class Bridge:
                                          attributes=attrs)
         return started, context.attach(otel.set_span_in_context(started))
 
-    def end(self, span: dict[str, Any], handle: tuple[Any, Any]) -> None:
-        """End the OpenTelemetry span `start` returned with what `span` learnt by its end."""
+    def end(self, kind: str, span: dict[str, Any], error: dict[str, str] | None, handle: tuple[Any, Any]) -> None:
+        """End the OpenTelemetry span `start` returned with what the span learnt by its end."""
         started, token = handle
         usage = span.get("usage") or {}
         for ours, theirs in (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens")):
@@ -90,21 +98,21 @@ class Bridge:
                 started.set_attribute(f"gen_ai.usage.{theirs}", int(usage[ours]))
         if span.get("stop_reason"):
             started.set_attribute("gen_ai.response.finish_reasons", [str(span["stop_reason"])])
-        if span["kind"] == "route":
+        if kind == "route":
             started.set_attribute("agentkit.route.router", span.get("router", ""))
             started.set_attribute("agentkit.route.returned", list(span.get("returned") or []))
         if span.get("thread_id"):
             started.set_attribute("gen_ai.conversation.id", str(span["thread_id"]))
         for attempt in span.get("attempts", ()):
             started.add_event("agentkit.http.attempt", {k: v for k, v in attempt.items() if v is not None})
-        if self.capture and span["kind"] == "inference":
+        if self.capture and kind == "inference":
             started.set_attribute("gen_ai.output.messages", json.dumps(_messages(span.get("output") or []),
                                                                        default=str))
-        if self.capture and span["kind"] == "tool":
+        if self.capture and kind == "tool":
             started.set_attribute("gen_ai.tool.call.result", json.dumps(span.get("output"), default=str))
-        if span["status"] == "error":
-            started.set_attribute("error.type", span["error"]["type"])
-            started.set_status(Status(StatusCode.ERROR, span["error"]["message"]))
+        if error is not None:
+            started.set_attribute("error.type", error["type"])
+            started.set_status(Status(StatusCode.ERROR, error["message"]))
         started.end()
         context.detach(token)
 

@@ -123,8 +123,9 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
         content = await ctx.step.run(step_id, _invoke, tool, call, guarded)
     else:
         content = await _invoke(tool, call, ctx)
-    if trace:
-        trace.end(span, {"output": content}, content.get("error") if isinstance(content, dict) else None)
+    if span is not None:
+        span["output"] = content
+        trace.end(span, None, content.get("error") if isinstance(content, dict) else None)
     return tool_result_message(call, content)
 
 

@@ -2,7 +2,7 @@
 
 Every network run and standalone agent run records a trace, always: the run, each router
 decision, agent run, inference, tool call, MCP request and history hook, as spans in start
-order. A span is a plain JSON dict; recording one is a dict and two list appends, so tracing
+order. A span is a plain JSON dict; recording one is a short list and two appends, so tracing
 can stay on (bench/trace.py measures it). `run.trace` (`result.trace` of a standalone
 `agent.run`) is the `Trace`: `to_dict()` is the versioned JSON, `write(path)` saves it,
 `page(path)` renders it as one HTML file (agentkit_min.trace_page). When OpenTelemetry is
@@ -29,6 +29,7 @@ MAX_SPANS = 100_000
 """Spans kept per trace; later ones are counted in `dropped` (a run must not grow memory forever)."""
 
 Span = dict[str, Any]
+_clock = time.perf_counter
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
 """The trace of the run in progress, for code outside the loop (MCP client, history hooks)."""
 
@@ -37,6 +38,8 @@ CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=Non
 _KEY = re.compile(r"\b(?:sk-[\w-]{16,}|AIza[\w-]{30,}|xai-[\w]{20,})|(?<=Bearer )[\w.~+/-]{12,}")
 _UNFINISHED = {"type": "Unfinished", "message": "an exception ended it before it finished"}
 _probe: list[Any] = []
+_routing: list[Any] = []
+_BASE = frozenset({"id", "parent", "kind", "name", "start_ms", "duration_ms", "status", "error"})
 
 
 class Trace:
@@ -44,68 +47,91 @@ class Trace:
 
     def __init__(self, run_id: str) -> None:
         self.id = run_id
-        self.started_at = datetime.now(timezone.utc).isoformat()
-        self.spans: list[Span] = []
         self.dropped = 0
-        self._open: list[Span] = []  # the spans begun and not yet ended, outermost first
+        self._n = 0  # spans begun
+        # A span is kept as [id, parent, kind, name, start, end, error, fields] (clock seconds): a
+        # list is the cheapest record; `fields` is the dict the caller holds and fills (`begin`).
+        self._records: list[list[Any]] = []
+        self._open: list[list[Any]] = []  # begun and not yet ended, outermost first
+        self._leaves: list[list[Any]] = []  # open leaves (they may be concurrent)
         self._saved: tuple[Any, ...] = ()
         self._otel = _bridge()
-        self._handles: dict[int, Any] = {}  # span id -> its OpenTelemetry span
-        self._t0 = time.perf_counter()
+        self._wall = time.time()
+        self._t0 = _clock()
 
-    def begin(self, kind: str, name: str, fields: Mapping[str, Any] | None = None,
+    @property
+    def started_at(self) -> str:
+        """When the trace began (ISO 8601, UTC)."""
+        return datetime.fromtimestamp(self._wall, timezone.utc).isoformat()
+
+    @property
+    def spans(self) -> list[Span]:
+        """Every span as a JSON dict, in start order (fresh dicts over the recorded values)."""
+        return [_json(r, self._t0) for r in self._records]
+
+    def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
-        """Open a span under the innermost open one; `content` goes to OpenTelemetry only.
-
-        A `leaf` (MCP request, history hook) gets no children, so leaves may run concurrently.
+        """Open a span under the innermost open one and return its `fields` dict (fill it in
+        place; pass it to `end`). `content` goes to OpenTelemetry only. A `leaf` (MCP request,
+        history hook) gets no children, so leaves may run concurrently.
         """
-        opened = self._open
-        span: Span = {"id": len(self.spans) + self.dropped, "parent": opened[-1]["id"] if opened else None,
-                      "kind": kind, "name": name, "start_ms": (time.perf_counter() - self._t0) * 1e3,
-                      "duration_ms": None, "status": "ok"}
-        if fields:
-            span.update(fields)
-        if not opened:  # the run's root: code outside the loop finds this trace from here
-            http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
-            listener = getattr(http, "ATTEMPT_LISTENER", None)
-            self._saved = (CURRENT.get(), listener, listener.get() if listener else None)
-            CURRENT.set(self)
-            if listener is not None:
-                listener.set(_attempt)
-        if len(self.spans) < MAX_SPANS:
-            self.spans.append(span)
+        opened, n = self._open, self._n
+        span = {} if fields is None else fields
+        record = [n, opened[-1][0] if opened else None, kind, name, _clock(), None, None, span]
+        self._n = n + 1
+        if not opened:
+            self._activate()
+        if n < MAX_SPANS:
+            self._records.append(record)
         else:
             self.dropped += 1
-        if not leaf:
-            opened.append(span)
+        (self._leaves if leaf else opened).append(record)
         if self._otel is not None:
-            self._handles[span["id"]] = self._otel.start(span, content)
+            record.append(self._otel.start(kind, name, span, content))
         return span
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None,
             error: BaseException | Mapping[str, Any] | None = None) -> None:
         """Close `span` (and any span still open inside it); `error` marks it failed."""
-        if span["duration_ms"] is not None:
-            return  # already closed, e.g. by its parent
         if fields:
             span.update(fields)
-        now = (time.perf_counter() - self._t0) * 1e3
         opened = self._open
-        if opened and opened[-1] is span:
-            closing = [opened.pop()]
-        else:  # a leaf, or spans still open inside `span`: close those too, innermost first
-            i = next((i for i, s in enumerate(opened) if s is span), len(opened))
-            closing = opened[i:][::-1] or [span]
+        if opened and opened[-1][7] is span and error is None and self._otel is None:
+            opened.pop()[5] = _clock()  # the usual case, kept short: the loop calls this for every step
+            if not opened:
+                self._deactivate()
+            return
+        now = _clock()
+        i = next((i for i, r in enumerate(opened) if r[7] is span), None)
+        if i is not None:  # spans still open inside `span` close with it, innermost first
+            closing = opened[i:][::-1]
             del opened[i:]
-        for top in closing:
-            top["duration_ms"] = now - top["start_ms"]
+        else:
+            closing = [r for r in self._leaves if r[7] is span]
+            self._leaves = [r for r in self._leaves if r[7] is not span]
+        for record in closing:
+            record[5] = now
             # a span still open inside `span` was left by an exception: it failed
-            failed = error if top is span else error or _UNFINISHED
-            if failed is not None and top["status"] == "ok":
-                top["status"], top["error"] = "error", _error(failed)
+            failed = error if record[7] is span else error or _UNFINISHED
+            if failed is not None and record[6] is None:
+                record[6] = _error(failed)
             if self._otel is not None:
-                self._otel.end(top, self._handles.pop(top["id"]))
-        if span["parent"] is None and self._saved:  # the root: restore the caller's context
+                self._otel.end(record[2], record[7], record[6], record[8])
+        if i == 0:
+            self._deactivate()
+
+    def _activate(self) -> None:
+        """At the root: code outside the loop (MCP client, history, HTTP) finds this trace."""
+        http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
+        listener = getattr(http, "ATTEMPT_LISTENER", None)
+        self._saved = (CURRENT.get(), listener, listener.get() if listener else None)
+        CURRENT.set(self)
+        if listener is not None:
+            listener.set(_attempt)
+
+    def _deactivate(self) -> None:
+        """The root ended: restore what `_activate` replaced."""
+        if self._saved:
             previous, listener, old = self._saved
             CURRENT.set(previous)
             if listener is not None:
@@ -114,15 +140,12 @@ class Trace:
     def note(self, **fields: Any) -> None:
         """Add fields to the innermost open span."""
         if self._open:
-            self._open[-1].update(fields)
+            self._open[-1][7].update(fields)
 
     def to_json(self, indent: int | None = None) -> str:
         """The trace as JSON text, secrets scrubbed (spec/trace.md)."""
-        spans = [{**s, "start_ms": round(s["start_ms"], 3),
-                  "duration_ms": None if s["duration_ms"] is None else round(s["duration_ms"], 3)}
-                 for s in self.spans]
         data = {"format": FORMAT, "version": VERSION, "id": self.id, "started_at": self.started_at,
-                "dropped": self.dropped, "spans": spans}
+                "dropped": self.dropped, "spans": self.spans}
         return _scrub(json.dumps(data, indent=indent, default=str, ensure_ascii=False))
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,10 +159,15 @@ class Trace:
         if data.get("format") != FORMAT or data.get("version") != VERSION:
             raise ValueError(f"not a {FORMAT} version {VERSION} trace: format={data.get('format')!r}, "
                              f"version={data.get('version')!r}")
-        trace = object.__new__(cls)
-        trace.id, trace.started_at = str(data["id"]), str(data["started_at"])
-        trace.spans, trace.dropped = list(data["spans"]), int(data.get("dropped", 0))
-        trace._open, trace._saved, trace._otel = [], (), None
+        trace = cls(str(data["id"]))
+        trace._wall = datetime.fromisoformat(str(data["started_at"])).timestamp()
+        trace.dropped, trace._otel, trace._t0 = int(data.get("dropped", 0)), None, 0.0
+        for s in data["spans"]:
+            start, took = s["start_ms"] / 1e3, s["duration_ms"]
+            trace._records.append([s["id"], s["parent"], s["kind"], s["name"], start,
+                                   None if took is None else start + took / 1e3, s.get("error"),
+                                   {k: v for k, v in s.items() if k not in _BASE}])
+        trace._n = len(trace._records) + trace.dropped
         return trace
 
     def write(self, path: str | os.PathLike[str]) -> str:
@@ -158,7 +186,7 @@ class Trace:
 
 
 async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any,
-                 fields: Mapping[str, Any] | None = None) -> Any:
+                 fields: Span | None = None) -> Any:
     """`await fn(*args)` (sync or async) as a span of the current run's trace, if any."""
     trace = CURRENT.get()
     if trace is None or not trace._open:  # no run in progress here
@@ -175,7 +203,11 @@ async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any,
 
 def route_of(router: Any, call_count: int) -> tuple[str, dict[str, Any]]:
     """The name and fields of the "route" span of asking `router` (None: the default one)."""
-    if router is not None and getattr(router, "type", None) != "routing":
+    if not _routing:
+        from .routing import RoutingAgent
+
+        _routing.append(RoutingAgent)
+    if router is not None and not isinstance(router, _routing[0]):
         return getattr(router, "__name__", None) or type(router).__name__, {"router": "code", "call_count": call_count}
     from .routing import get_default_routing_agent
 
@@ -186,22 +218,35 @@ def route_of(router: Any, call_count: int) -> tuple[str, dict[str, Any]]:
 def inference(trace: Trace, model: Any, prompt: list[Any], messages: list[Any]) -> Span:
     """Begin the span of one inference by `model`; the messages go to OpenTelemetry only."""
     name = getattr(model, "model", None) or type(model).__name__
-    return trace.begin("inference", str(name), {"model": str(name), "provider": getattr(model, "provider", None),
-                                                "prompt": prompt, "messages": len(messages)}, messages)
+    name = name if type(name) is str else str(name)
+    return trace.begin("inference", name, {"model": name, "provider": getattr(model, "provider", None),
+                                           "prompt": prompt, "messages": len(messages)}, messages)
 
 
 def inferred(trace: Trace, span: Span, response: Any) -> None:
     """End an inference span with the model's reply."""
-    output = response.output
-    trace.end(span, {"output": output, "usage": response.usage,
-                     "stop_reason": output[-1].get("stop_reason") if output else None})
+    span["output"] = output = response.output
+    span["usage"], span["stop_reason"] = response.usage, output[-1].get("stop_reason") if output else None
+    trace.end(span)
 
 
 def _attempt(info: dict[str, Any]) -> None:
     """`http.ATTEMPT_LISTENER`: each HTTP attempt of an inference (called on its worker thread)."""
     trace = CURRENT.get()
     if trace is not None and trace._open:
-        trace._open[-1].setdefault("attempts", []).append(info)
+        trace._open[-1][7].setdefault("attempts", []).append(info)
+
+
+def _json(record: list[Any], t0: float) -> Span:
+    start, end, error = record[4], record[5], record[6]
+    span = {"id": record[0], "parent": record[1], "kind": record[2], "name": record[3],
+            "start_ms": round((start - t0) * 1e3, 3),
+            "duration_ms": None if end is None else round((end - start) * 1e3, 3),
+            "status": "ok" if error is None else "error"}
+    if error is not None:
+        span["error"] = error
+    span.update(record[7])
+    return span
 
 
 def _error(error: Any) -> dict[str, str]:

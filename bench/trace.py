@@ -1,0 +1,228 @@
+"""Benchmark: what always-on tracing costs per agent iteration of the in-process loop.
+
+    .venv/bin/python bench/trace.py [--quick] [--count]    # a table; no network, no files kept
+
+The loop of bench/loop.py, item 1: a network of 2 agents, a code router alternating between
+them, each agent run = one inference (an O(1) fake model) that calls one validated tool;
+200 runs x 10 iterations per measurement, so each iteration records 4 spans (route, agent, inference, tool).
+Baseline: the same loop in the same process with the recorder stubbed out (`Trace` methods and
+the agent's inference helpers replaced by no-ops). A no-op still costs a Python call, so the
+calls a stubbed iteration still makes are counted and priced (bare no-op calls, timed here) and
+added to the overhead as an upper bound. Timing: 61 short interleaved pairs (the order
+alternating), CPU time, the median of the paired ratios: the machines are shared and noisy.
+`--count` also counts CPU instructions under valgrind (callgrind), which load cannot move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Sequence
+
+# Replace bench/ (sys.path[0]) with the repo root: bench/http.py must not shadow stdlib `http`.
+sys.path[0] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+import agentkit_min.agent as agent_module  # noqa: E402
+import agentkit_min.network as network_module  # noqa: E402
+from agentkit_min import Agent, RouterArgs, create_agent, create_network, create_tool  # noqa: E402
+from agentkit_min.messages import Message, tool_call_message  # noqa: E402
+from agentkit_min.model import ModelResponse  # noqa: E402
+from agentkit_min.trace import Trace  # noqa: E402
+
+ADD = {"type": "object", "additionalProperties": False, "required": ["a", "b"],
+       "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}
+
+
+class FakeModel:
+    """O(1) per call: a fresh one-tool-call reply (as bench/loop.py)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def infer(self, messages: Sequence[Message], tools: Sequence[Any], tool_choice: str) -> ModelResponse:
+        self.calls += 1
+        call = {"type": "tool", "id": f"call_{self.calls}", "name": "add", "input": {"a": 1, "b": 2}}
+        return ModelResponse(output=[tool_call_message([call])])  # type: ignore[list-item]
+
+
+def build(per_run: int) -> Any:
+    tool = create_tool(name="add", description="Add two integers.", parameters=ADD,
+                       handler=lambda args, ctx: args["a"] + args["b"])
+    a = create_agent(name="a", system="You are A.", tools=[tool])
+    b = create_agent(name="b", system="You are B.", tools=[tool])
+
+    def router(args: RouterArgs) -> Agent | None:
+        return None if args.call_count >= per_run else (a if args.call_count % 2 == 0 else b)
+
+    return create_network(agents=[a, b], default_model=FakeModel(), router=router)
+
+
+STUB_SPAN: dict[str, Any] = {"duration_ms": 0.0}
+
+
+class Stubs:
+    """No-ops with the real signatures (a *args/**kwargs catch-all would cost more than the real
+    thing). `count` wraps each in a call counter, for pricing the calls that remain."""
+
+    def __init__(self, run_id: str) -> None:
+        pass
+
+    def begin(self, kind: str, name: str, fields: Any = None, content: Any = None, leaf: bool = False) -> Any:
+        return STUB_SPAN
+
+    def end(self, span: Any, fields: Any = None, error: Any = None) -> None:
+        pass
+
+    def note(self, **fields: Any) -> None:
+        pass
+
+    @staticmethod
+    def inference(trace: Any, model: Any, prompt: Any, messages: Any) -> Any:
+        return STUB_SPAN
+
+    @staticmethod
+    def inferred(trace: Any, span: Any, response: Any) -> None:
+        pass
+
+    @staticmethod
+    def route_of(router: Any, call_count: int) -> tuple[str, None]:
+        return "", None
+
+
+PATCHES: list[tuple[Any, str]] = [(Trace, "__init__"), (Trace, "begin"), (Trace, "end"), (Trace, "note"),
+                                  (agent_module, "inference"), (agent_module, "inferred"), (network_module, "route_of")]
+REAL = {(owner, name): getattr(owner, name) for owner, name in PATCHES}
+CALLS = [0]
+
+
+def counting(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        CALLS[0] += 1
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def stubbed(on: bool, count: bool = False) -> None:
+    for owner, name in PATCHES:
+        stub = Stubs.__dict__[name]
+        stub = stub.__func__ if isinstance(stub, staticmethod) else stub
+        setattr(owner, name, (counting(stub) if count else stub) if on else REAL[(owner, name)])
+
+
+def loop_time(runs: int, per_run: int) -> float:
+    net = build(per_run)
+
+    async def go() -> None:
+        for _ in range(runs):
+            await net.run("go")
+
+    start = time.process_time()
+    asyncio.run(go())
+    return time.process_time() - start
+
+
+def noop_call_cost(n: int = 200_000) -> float:
+    stub, end = Stubs("x"), Stubs.end
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            end(stub, STUB_SPAN)
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def measure(traced: bool, runs: int, per_run: int) -> float:
+    stubbed(not traced)
+    try:
+        return loop_time(runs, per_run)
+    finally:
+        stubbed(False)
+
+
+def instructions(mode: str) -> int:
+    """CPU instructions of this script in `mode` under valgrind's callgrind (deterministic)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
+                               sys.executable, __file__, "--child", mode],
+                              capture_output=True, text=True, timeout=900)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind failed: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def count() -> None:
+    """Instructions per iteration, traced vs stubbed, net of start-up: load cannot move them."""
+    setup, off, on = (instructions(mode) for mode in ("setup", "stubbed", "traced"))
+    per = COUNT_RUNS * 10
+    print(f"  instructions (callgrind, {per} iterations): traced {(on - setup) / per:,.0f}/iteration, "
+          f"stubbed {(off - setup) / per:,.0f}/iteration -> overhead {((on - setup) / (off - setup) - 1) * 100:.1f} %")
+
+
+COUNT_RUNS = 300
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer runs and repeats")
+    parser.add_argument("--count", action="store_true", help="also count instructions with valgrind")
+    parser.add_argument("--child", choices=["setup", "stubbed", "traced"], help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.child:
+        loop_time(20, 10)
+        if opts.child != "setup":
+            stubbed(opts.child == "stubbed")
+            loop_time(COUNT_RUNS, 10)
+        return
+    runs, per_run, pairs = (50, 10, 11) if opts.quick else (100, 10, 61)
+    iterations = runs * per_run
+    on, off, ratios = [], [], []
+    loop_time(50, per_run)  # warm up imports and caches
+    for i in range(pairs):  # interleaved pairs, alternating which goes first
+        first = i % 2 == 0
+        a = measure(first, runs, per_run)
+        b = measure(not first, runs, per_run)
+        t_on, t_off = (a, b) if first else (b, a)
+        on.append(t_on)
+        off.append(t_off)
+        ratios.append(t_on / t_off)
+    stubbed(True, count=True)
+    CALLS[0] = 0
+    try:
+        loop_time(runs, per_run)
+    finally:
+        stubbed(False)
+    calls = CALLS[0] / iterations
+    ratio = statistics.median(ratios)
+    t_off = statistics.median(off) / iterations
+    stub = calls * noop_call_cost()
+    print(f"agentkit-min tracing benchmark (Python {sys.version.split()[0]}; {pairs} interleaved pairs "
+          f"of {runs} runs x {per_run} iterations; CPU time)")
+    print(f"  loop with tracing:                 {statistics.median(on) / iterations * 1e6:8.2f} us/iteration (median)")
+    print(f"  loop with the recorder stubbed:    {t_off * 1e6:8.2f} us/iteration (median)")
+    print(f"  tracing overhead:                  {(ratio - 1) * 100:8.1f} %  median of the paired ratios "
+          f"(quartiles {(statistics.quantiles(ratios)[0] - 1) * 100:.1f} .. "
+          f"{(statistics.quantiles(ratios)[2] - 1) * 100:.1f} %; target < 10 %)")
+    print(f"  + the stubs' {calls:.1f} no-op calls:      {stub * 1e6:8.2f} us/iteration "
+          f"-> at most {((ratio * t_off + stub) / (t_off - stub) - 1) * 100:5.1f} %")
+    print(f"  spans per iteration:               {len(run_spans(per_run)) / per_run:8.1f}")
+    if opts.count and shutil.which("valgrind"):
+        count()
+
+
+def run_spans(per_run: int) -> list[dict[str, Any]]:
+    spans: list[dict[str, Any]] = build(per_run).run_sync("go").trace.spans
+    return spans
+
+
+if __name__ == "__main__":
+    main()
