@@ -52,7 +52,7 @@ class Agent:
                  model: Model | None = None, tools: Sequence[Tool] = (),
                  tool_choice: str | None = None, lifecycle: LifecycleHooks | Lifecycle | None = None,
                  mcp_servers: Sequence[Mapping[str, Any]] = (), history: History | None = None,
-                 assistant: str = "") -> None:
+                 assistant: str = "", strict_tools: bool = False) -> None:
         if not isinstance(name, str) or not name:
             raise UsageError("create_agent: name must be a non-empty string")
         if not isinstance(system, str) and not callable(system):
@@ -76,6 +76,7 @@ class Agent:
         self.mcp_servers = list(mcp_servers)
         self.history = history
         self.assistant = assistant
+        self.strict_tools = strict_tools  # tool.py: raise handler errors instead of telling the model
 
     def with_model(self, model: Model) -> Agent:
         """A copy of this agent using `model`; every other option is kept (decision Q12)."""
@@ -139,6 +140,8 @@ class Agent:
             if standalone:
                 await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
                 await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
+        if standalone:
+            result._trace = run.trace
         return result
 
     def run_sync(self, input: str | UserMessage, **options: Any) -> AgentResult:
@@ -300,7 +303,7 @@ def create_agent(*, name: str, system: SystemPrompt, description: str = "",
                  model: Model | None = None, tools: Sequence[Tool] = (),
                  tool_choice: str | None = None, lifecycle: LifecycleHooks | Lifecycle | None = None,
                  mcp_servers: Sequence[Mapping[str, Any]] = (), history: History | None = None,
-                 assistant: str = "") -> Agent:
+                 assistant: str = "", strict_tools: bool = False) -> Agent:
     """Create an agent (AgentKit's `createAgent`).
 
     Args:
@@ -315,7 +318,9 @@ def create_agent(*, name: str, system: SystemPrompt, description: str = "",
         mcp_servers: MCP servers whose tools the agent gets, as `<server>-<tool>`.
         history: history hooks (`HistoryConfig`, `SQLiteHistory`) for standalone runs.
         assistant: an assistant prefill placed last in every request.
+        strict_tools: a tool handler's exception (or non-JSON result) fails the run instead of
+            becoming a tool result the model reads; for tests.
     """
     return Agent(name=name, system=system, description=description, model=model, tools=tools,
                  tool_choice=tool_choice, lifecycle=lifecycle, mcp_servers=mcp_servers,
-                 history=history, assistant=assistant)
+                 history=history, assistant=assistant, strict_tools=strict_tools)

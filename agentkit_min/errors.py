@@ -20,7 +20,8 @@ Families (spec/semantics.md, "Errors"):
     ├── ToolError             a tool could not be run (becomes a tool result, see tool.py)
     │   ├── ToolNotFoundError
     │   ├── ToolArgumentsError
-    │   └── ToolExecutionError
+    │   ├── ToolExecutionError
+    │   └── ToolResultError   a handler returned a value JSON cannot encode (also TypeError)
     ├── RoutingError          a router asked for an agent that does not exist
     ├── HistoryError          a history store failed (path, reason; the message says what to do)
     │   ├── HistoryBusyError      the database stayed locked past the timeout (also TimeoutError)
@@ -62,6 +63,7 @@ __all__ = [
     "ToolNotFoundError",
     "ToolArgumentsError",
     "ToolExecutionError",
+    "ToolResultError",
     "RoutingError",
     "HistoryError",
     "HistoryBusyError",
@@ -196,6 +198,10 @@ class ToolArgumentsError(ToolError, ValueError):
 
 class ToolExecutionError(ToolError):
     """A tool handler raised."""
+
+
+class ToolResultError(ToolError, TypeError):
+    """A tool handler returned a value JSON cannot encode (agentkit_min.tool.to_json)."""
 
 
 class RoutingError(AgentKitError):

@@ -5,19 +5,27 @@ result the model can read, never a crash and never a stack trace:
 
     unknown tool        -> {"error": {"name": "ToolNotFoundError", "message": ...}}
     invalid arguments   -> {"error": {"name": "ToolArgumentsError", "message": "<json path>: ..."}}
-    handler raised      -> {"error": {"name": <exception class>, "message": str(exc)}}
+      (also arguments that are not a JSON object: input {INVALID_ARGUMENTS: "<why>: <text>"})
+    handler raised      -> {"error": {"name": <exception class>, "message": str(exc)}}, logged
+    returned non-JSON   -> {"error": {"name": "ToolResultError", "message": <type and path>}}
 
+`strict_tools=True` on the agent raises the last two instead (for tests). A return value is
+made JSON here (`to_json`), so every provider, history and event sees the same data. Sync
+handlers run on a worker thread (`_aio.in_thread`) unless `run_in_thread=False`.
 Caller mistakes (a bad schema, a non-callable handler) raise `UsageError` at `create_tool`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import logging
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Union
 
-from ._aio import maybe_await
-from .errors import RoutingError, UsageError
+from ._aio import in_thread, maybe_await
+from .errors import RoutingError, ToolResultError, UsageError
 from .messages import ToolMessage, ToolResultMessage, tool_result_message
 
 if TYPE_CHECKING:
@@ -25,9 +33,13 @@ if TYPE_CHECKING:
     from .network import NetworkRun
     from .step import Step
 
-__all__ = ["Tool", "ToolContext", "ToolHandler", "create_tool", "call_tool"]
+__all__ = ["Tool", "ToolContext", "ToolHandler", "create_tool", "call_tool", "to_json", "INVALID_ARGUMENTS"]
 
 log = logging.getLogger(__name__)
+
+INVALID_ARGUMENTS = "$invalid_arguments"
+"""The only key of a ToolMessage's `input` when the provider's arguments were not a JSON object
+(adapters/_common.py `parse_arguments`); its value says why and quotes the text, cut."""
 
 
 @dataclass
@@ -63,17 +75,26 @@ class Tool:
     """For MCP tools: {"server": <server name>, "tool": <tool name on the server>}."""
     uses_step: bool = False
     """The handler calls `ctx.step` itself, so its call is not wrapped in a step (step.py)."""
+    run_in_thread: bool = True
+    """A sync handler runs on a worker thread, so blocking blocks only its own run."""
 
 
 def create_tool(
-    name: str,
+    name: str | Callable[..., Any],
     description: str | None = None,
     parameters: dict[str, Any] | None = None,
     handler: ToolHandler | None = None,
     strict: bool | None = None,
     uses_step: bool = False,
+    run_in_thread: bool = True,
+    ignore_unknown_keywords: bool = False,
 ) -> Tool:
-    """Create a tool (AgentKit's `createTool`).
+    """Create a tool (AgentKit's `createTool`), or, given a typed function, a tool made from it.
+
+    `create_tool(fn)` / `@create_tool` (agentkit_min/signature.py): name, description (docstring
+    summary), argument descriptions (its `Args:` section) and schema come from `fn`, which is
+    called with keyword arguments after validation and gets the `ToolContext` only through a
+    parameter annotated `ToolContext`.
 
     Args:
         name: the tool's name, letters, digits, `_` and `-` (what providers accept).
@@ -82,7 +103,14 @@ def create_tool(
         handler: `handler(input, ctx)`; sync or async.
         strict: OpenAI strict mode; None sets it only when the schema allows it.
         uses_step: the handler uses `ctx.step` (multi-step or human-in-the-loop tools).
+        run_in_thread: False runs a sync handler on the event loop's thread (one that must).
+        ignore_unknown_keywords: let schema keywords that are not enforced through, unenforced.
     """
+    if callable(name) and parameters is None and handler is None:
+        from .signature import function_tool
+
+        return function_tool(name, description=description, strict=strict, uses_step=uses_step,
+                             run_in_thread=run_in_thread)
     if not isinstance(name, str) or not name:
         raise UsageError("create_tool: name must be a non-empty string")
     if handler is None or not callable(handler):
@@ -94,9 +122,9 @@ def create_tool(
             )
         from .schema import check_schema
 
-        check_schema(parameters, where=f"create_tool({name!r}) parameters")
+        check_schema(parameters, f"create_tool({name!r}) parameters", ignore_unknown_keywords)
     return Tool(name=name, description=description, parameters=parameters, handler=handler, strict=strict,
-                uses_step=uses_step)
+                uses_step=uses_step, run_in_thread=run_in_thread)
 
 
 def _error(name: str, message: str) -> dict[str, Any]:
@@ -133,6 +161,9 @@ async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
     args: Any = call.get("input")
     if args is None:
         args = {}
+    if isinstance(args, dict) and INVALID_ARGUMENTS in args:  # the handler cannot get these (Q5)
+        return _error("ToolArgumentsError", f"$: the arguments are {args[INVALID_ARGUMENTS]}; "
+                                            "send one JSON object that matches the tool's parameters")
     if tool.parameters is not None:
         from .schema import validate
 
@@ -140,15 +171,99 @@ async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
         if problems:
             log.info("tool %s: invalid arguments: %s", tool.name, problems)
             return _error("ToolArgumentsError", "; ".join(problems))
+    strict = getattr(ctx.agent, "strict_tools", False) is True
     try:
-        value = await maybe_await(tool.handler(args, ctx))
+        if tool.run_in_thread and not inspect.iscoroutinefunction(tool.handler):
+            value = await maybe_await(await in_thread(tool.handler, args, ctx))
+        else:
+            value = await maybe_await(tool.handler(args, ctx))
+        # Python has one None where JS has null and undefined; None reads as "no return value".
+        return {"data": f"{tool.name} successfully executed" if value is None else to_json(value)}
     except RoutingError:
         raise  # the default routing agent's unknown-agent error fails the run (decision Q3)
     except Exception as exc:  # model-side failure: the model reads it (decision Q3)
+        if strict:
+            raise
         log.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=True)
-        return _error(type(exc).__name__, str(exc))
-    # Python has one None where JS has null and undefined; None reads as "no return value".
-    return {"data": f"{tool.name} successfully executed" if value is None else value}
+        return _error(type(exc).__name__, _message(exc))
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # a broken __str__ must not turn a tool error into a crash
+        return f"({type(exc).__name__} whose message could not be read)"
+
+
+def to_json(value: Any, path: str = "$", depth: int = 0) -> Any:
+    """A tool's return value as JSON data (spec/semantics.md section 2, "Tool results").
+
+    dict/list/str/int/float/bool/None stay (non-finite floats become None, as `JSON.stringify`;
+    int, float and bool dict keys become strings, as `json.dumps`); tuples and sets become lists;
+    datetime/date/time become ISO 8601 text; Decimal, UUID and paths become text; bytes become
+    UTF-8 text; an Enum becomes its value; dataclasses and objects with pydantic's `model_dump`
+    become dicts. Anything else raises `ToolResultError` naming the type and the JSON path.
+    """
+    if depth > 100:
+        raise ToolResultError(f"the tool's result nests more than 100 levels at {path}")
+    if value is None or type(value) in (str, bool, int):
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            key = _key(key, path)
+            out[key] = to_json(item, f"{path}.{key}", depth + 1)
+        return out
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [to_json(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        if isinstance(value, (set, frozenset)):
+            try:  # sets have no order: sort what sorts, so the model sees the same on every run
+                items.sort()
+            except TypeError:
+                pass
+        return items
+    import datetime
+    import decimal
+    import enum
+    import pathlib
+    import uuid
+
+    if isinstance(value, enum.Enum):
+        return to_json(value.value, path, depth + 1)
+    if isinstance(value, (int, str)):  # subclasses; enums were handled above
+        return int(value) if isinstance(value, int) else str(value)
+    if isinstance(value, float):
+        return to_json(float(value), path, depth)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID, pathlib.PurePath)):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ToolResultError(f"the tool returned bytes that are not UTF-8 text at {path}; "
+                                  "return text (e.g. base64) instead") from None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name), f"{path}.{f.name}", depth + 1)
+                for f in dataclasses.fields(value)}
+    if callable(getattr(type(value), "model_dump", None)):
+        return to_json(value.model_dump(mode="json"), path, depth + 1)
+    raise ToolResultError(f"the tool returned a {type(value).__qualname__} at {path}, which JSON cannot "
+                          "encode; return dicts, lists, str, int, float, bool or None")
+
+
+def _key(key: Any, path: str) -> str:
+    if isinstance(key, str):
+        return str(key)
+    if key is None or isinstance(key, (bool, int, float)):  # as json.dumps: 1 -> "1", True -> "true"
+        import json
+
+        return json.dumps(key)
+    raise ToolResultError(f"the tool returned a dict with a {type(key).__qualname__} key at {path}; "
+                          "JSON keys are strings")
 
 
 class _NestedStepGuard:

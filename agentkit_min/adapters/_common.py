@@ -102,31 +102,34 @@ def parse_arguments(raw: Any, tool_name: str) -> dict[str, JSON]:
     """Tool-call arguments as a dict: providers send an object or a JSON string of one.
 
     Like AgentKit's `safeParse`, a string wrapped in stray quotes and `backtick` strings are
-    tolerated. Anything else raises ModelResponseError naming the tool.
+    tolerated. Anything else (JSON cut off at max tokens, not an object, nested over 100 levels)
+    is `{"$invalid_arguments": "<why>: '<the text, cut>'"}`, which `call_tool` answers with a
+    ToolArgumentsError result the model can read; the handler does not run (decision Q5).
     """
+    from ..schema import too_deep
+    from ..tool import INVALID_ARGUMENTS
+
     if raw is None or raw == "":
         return {}
-    if isinstance(raw, dict):
-        return raw
+    value: Any = raw
+    why = "not a JSON object"
     if isinstance(raw, str):
         for candidate in _argument_candidates(raw.strip()):
             try:
                 value = json.loads(candidate)
-            except ValueError:
-                continue
-            if isinstance(value, str):  # JSON encoded twice, as some models do
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    break
-            if value is None:
-                return {}
-            if isinstance(value, dict):
-                return value
-            break
-    raise ModelResponseError(
-        f"the model called {tool_name!r} with arguments that are not a JSON object: {str(raw)[:200]!r}"
-    )
+                value = json.loads(value) if isinstance(value, str) else value  # JSON encoded twice
+                if value is None:
+                    return {}
+                break
+            except RecursionError:
+                why = "nested too deeply"
+                break
+            except ValueError as exc:  # the first failure (of the text as sent) says the most
+                why = f"not valid JSON ({exc})" if why == "not a JSON object" else why
+    if isinstance(value, dict) and not too_deep(value):
+        return value
+    why = "nested more than 100 levels deep" if isinstance(value, dict) else why
+    return {INVALID_ARGUMENTS: why + (f": {raw[:300]!r}" if isinstance(raw, str) else "")}
 
 
 def _argument_candidates(text: str) -> Iterator[str]:

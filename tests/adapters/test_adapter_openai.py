@@ -158,10 +158,13 @@ def test_argument_parsing_is_lenient_like_agentkit(raw: Any, parsed: Any) -> Non
 
 
 @pytest.mark.parametrize("raw", ['{"a": ', "[1, 2]", "42"])
-def test_unusable_arguments_raise_a_response_error_naming_the_tool(raw: str) -> None:
+def test_unusable_arguments_become_a_marked_input_for_call_tool(raw: str) -> None:
+    # issue 10: the model gets a ToolArgumentsError result it can correct (tests/tools/test_results.py)
     body = choice({"tool_calls": [{"id": "c", "function": {"name": "lookup", "arguments": raw}}]})
-    with pytest.raises(ModelResponseError, match="'lookup'"):
-        openai.parse_response(200, body)
+    output, _ = openai.parse_response(200, body)
+    assert output[0]["tools"][0]["input"] == {
+        "$invalid_arguments": ("not valid JSON (Expecting value: line 1 column 6 (char 5))" if raw == '{"a": '
+                               else "not a JSON object") + f": {raw!r}"}
 
 
 def test_usage_maps_every_reported_number_g2() -> None:
