@@ -81,9 +81,11 @@ def main() -> tuple[dict[str, Any], list[Any]]:
 
 
 if __name__ == "__main__":
-    if "--serve" in sys.argv:
+    try:
         import inngest
-
+    except ImportError:
+        raise SystemExit("This example needs the Inngest SDK: pip install -e '.[inngest]' from a checkout")
+    if "--serve" in sys.argv:
         port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 3010
         client = inngest.Inngest(app_id="my-agentkit-network")
         serve(create_app(client, [deep_research_network_function(client, research_network())]), port=port)
