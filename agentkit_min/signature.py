@@ -153,7 +153,7 @@ def _from_annotation(tp: Any, where: str, seen: tuple[Any, ...] = ()) -> dict[st
         return {"type": "object", **values}
     if typing.is_typeddict(tp) or dataclasses.is_dataclass(tp):
         fields = typing.get_type_hints(tp)
-        required = list(getattr(tp, "__required_keys__", fields)) if typing.is_typeddict(tp) else [
+        required = [k for k in fields if k in tp.__required_keys__] if typing.is_typeddict(tp) else [
             f.name for f in dataclasses.fields(tp) if f.default is f.default_factory is dataclasses.MISSING]
         return {"type": "object", "additionalProperties": False, "required": required,
                 "properties": {k: _from_annotation(v, f"{where} (field {k!r})", (*seen, tp)) for k, v in fields.items()}}
