@@ -129,25 +129,15 @@ def record_with_stdlib(path: Path, url: str) -> None:
         run(openai("m", api_key=KEY, base_url=url + "/401/", sleep=lambda s: None))
 
 
-def record_with_vcrpy(path: Path, url: str) -> None:
-    import vcr
-
+def record_with_make_record(path: Path, url: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from scripts.record import _drop_cookies  # the settings `make record` uses
+    from scripts.record import recorder  # exactly the settings `make record` uses
 
-    recorder = vcr.VCR(serializer="json", record_mode="all", decode_compressed_response=True,
-                       filter_headers=sorted(http.SECRET_HEADERS), filter_query_parameters=["key"],
-                       before_record_response=_drop_cookies)
-    with recorder.use_cassette(str(path)):
+    with recorder(path, KEY):
         run(openai("m", api_key=KEY, base_url=url + "/401/", sleep=lambda s: None))
 
 
-@pytest.mark.parametrize("recorder", [
-    record_with_stdlib,
-    pytest.param(record_with_vcrpy, marks=pytest.mark.xfail(
-        strict=True, reason="scripts/record.py's vcrpy settings filter request headers only: a response "
-                            "body or header that echoes the key is written as is")),
-])
+@pytest.mark.parametrize("recorder", [record_with_stdlib, record_with_make_record])
 def test_a_recorded_cassette_holds_no_key_even_when_the_provider_echoes_it(
         tmp_path: Path, recorder: Callable[[Path, str], None]) -> None:
     path = tmp_path / "c.json"
