@@ -106,8 +106,8 @@ class Agent:
         span = run.trace.begin("agent", self.name, {"input": input_content(input)})
         if self.history is not None:
             hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
-            await initialize_thread(self.history, hctx)
-            await load_thread(self.history, hctx)
+            await run.trace.guard(span, initialize_thread(self.history, hctx))
+            await run.trace.guard(span, load_thread(self.history, hctx))
         if standalone:
             run.open_streaming(publish)
             n_prior, turns = len(run.state._results), max(max_iter, 1)

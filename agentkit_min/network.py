@@ -89,7 +89,8 @@ class Network(Generic[T]):
         else:
             chosen = state if state is not None else self.state.clone()
         run = NetworkRun(self, chosen, step)
-        return await run.execute(input, router or default_router or self.router, publish)
+        # guarded: a failure before the loop's own try (history, `enabled`) still ends the trace
+        return await run.trace.guard(None, run.execute(input, router or default_router or self.router, publish))
 
     def run_sync(self, input: str | UserMessage, **options: Any) -> NetworkRun:
         """`run` for synchronous code."""

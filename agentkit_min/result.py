@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .messages import JSON, Message, ToolResultMessage, Usage
+
+if TYPE_CHECKING:
+    from .trace import Trace
 
 __all__ = ["AgentResult"]
 
@@ -53,7 +56,9 @@ class AgentResult:
     over the run's inferences, decision G2).
     """
 
-    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "raw", "id", "usage")
+    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "raw", "id", "usage",
+                 "_trace")
+    _trace: Trace  # set on a standalone run's result only (see `trace`)
 
     def __init__(self, agent_name: str, output: list[Message], tool_calls: list[ToolResultMessage],
                  created_at: datetime | None = None, prompt: list[Message] | None = None,
@@ -68,6 +73,11 @@ class AgentResult:
         self.raw = raw
         self.id = id
         self.usage: Usage = Usage() if usage is None else usage
+
+    @property
+    def trace(self) -> Trace | None:
+        """A standalone `agent.run`'s `Trace` (spec/trace.md); None for results of a network run."""
+        return getattr(self, "_trace", None)
 
     @property
     def created_at(self) -> datetime:

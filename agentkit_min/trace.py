@@ -18,7 +18,7 @@ import sys
 import time
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 from ._aio import maybe_await
 
@@ -29,6 +29,7 @@ MAX_SPANS = 100_000
 """Spans kept per trace; later ones are counted in `dropped` (a run must not grow memory forever)."""
 
 Span = dict[str, Any]
+T = TypeVar("T")
 _clock = time.perf_counter
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
 """The trace of the run in progress, for code outside the loop (MCP client, history hooks)."""
@@ -119,6 +120,27 @@ class Trace:
                 self._otel.end(record[2], record[7], record[6], record[8])
         if i == 0:
             self._deactivate()
+            if isinstance(error, BaseException):  # the caller of a failed run gets its trace
+                try:
+                    error.trace = self  # type: ignore[attr-defined]
+                except (AttributeError, TypeError):
+                    pass
+
+    async def guard(self, span: Span | None, work: Awaitable[T]) -> T:
+        """`await work`; if it raises, `span` (None: the root) and what is open inside it end failed.
+
+        For the steps of a run outside its own try blocks, so a failure there still ends the run's
+        spans and gives the caller's context back (an open root would keep its trace current).
+        """
+        try:
+            return await work
+        except BaseException as exc:
+            record = next((r for r in self._records if span is None or r[7] is span), None)
+            if record is not None and record[5] is None:
+                self.end(record[7], None, exc)
+            elif record is not None and record[6] is None:  # ended "ok" by a finally: cancelled
+                record[6] = _error(exc)
+            raise
 
     def _activate(self) -> None:
         """At the root: code outside the loop (MCP client, history, HTTP) finds this trace."""
@@ -217,7 +239,7 @@ def route_of(router: Any, call_count: int) -> tuple[str, dict[str, Any]]:
 
 def inference(trace: Trace, model: Any, prompt: list[Any], messages: list[Any]) -> Span:
     """Begin the span of one inference by `model`; the messages go to OpenTelemetry only."""
-    name = getattr(model, "model", None) or type(model).__name__
+    name = getattr(model, "model", None) or getattr(model, "name", None) or type(model).__name__
     name = name if type(name) is str else str(name)
     return trace.begin("inference", name, {"model": name, "provider": getattr(model, "provider", None),
                                            "prompt": prompt, "messages": len(messages)}, messages)

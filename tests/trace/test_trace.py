@@ -1,0 +1,332 @@
+"""Run traces (spec/trace.md): the structure of each conformance scenario kind, the JSON format,
+errors, retries, MCP and history spans, bounds, secrets and the trace page's truncation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit_min import HistoryConfig, create_agent, create_network, create_tool, openai
+from agentkit_min.testing import ScriptedModel, text, tool_call
+from agentkit_min.trace import FORMAT, VERSION, CURRENT, Trace, traced
+from agentkit_min.trace_page import render
+from tests.adapters.loopback import Reply, fake_provider
+from tests.trace.cases import children, shape, trace_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kinds(trace: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [s for s in trace["spans"] if s["kind"] == kind]
+
+
+def well_formed(trace: dict[str, Any]) -> None:
+    """Invariants of every trace: the header, ids in start order, parents begun before, closed."""
+    assert (trace["format"], trace["version"], trace["dropped"]) == (FORMAT, VERSION, 0)
+    spans = trace["spans"]
+    assert [s["id"] for s in spans] == list(range(len(spans)))
+    assert [s["parent"] for s in spans if s["parent"] is None] == [None]  # one root, the first
+    for span in spans[1:]:
+        assert span["parent"] < span["id"]
+        parent = spans[span["parent"]]
+        assert parent["start_ms"] <= span["start_ms"]
+        assert span["start_ms"] + span["duration_ms"] <= parent["start_ms"] + parent["duration_ms"] + 0.01
+    for span in spans:
+        assert span["duration_ms"] is not None and span["duration_ms"] >= 0
+        assert span["status"] in ("ok", "error") and ("error" in span) == (span["status"] == "error")
+
+
+# --- the conformance scenario kinds -----------------------------------------------------------
+
+def test_code_router_trace_is_route_agent_pairs_then_a_stop() -> None:
+    trace, error = trace_of("004")  # router returns [A, B] once, then None
+    assert error is None
+    well_formed(trace)
+    assert shape(trace) == [["network:conformance", [
+        "route:router", ["agent:A", ["inference:gpt-4o-mini"]], "route:router",
+        ["agent:B", ["inference:gpt-4o-mini"]], "route:router"]]]
+    routes = kinds(trace, "route")
+    assert [(r["router"], r["call_count"], r["returned"]) for r in routes] == [
+        ("code", 0, ["A", "B"]), ("code", 1, []), ("code", 2, [])]  # asked after every agent run
+    assert "routing_agent" not in routes[0]
+    agents = kinds(trace, "agent")
+    assert [texts(a["output"]) for a in agents] == [["A's plan"], ["B's text"]]
+    first = kinds(trace, "inference")[0]
+    assert first["prompt"] == [{"type": "text", "role": "system", "content": "You are A."},
+                               {"type": "text", "role": "user", "content": "plan and write"}]
+    assert (first["model"], first["stop_reason"], first["messages"]) == ("gpt-4o-mini", "stop", 2)
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["content"] for m in messages if m["type"] == "text"]
+
+
+def test_custom_routing_agent_decisions_hold_its_inference_and_choice() -> None:
+    trace, error = trace_of("037")
+    assert error is None
+    well_formed(trace)
+    routes = kinds(trace, "route")
+    assert [(r["router"], r["name"], r["routing_agent"], r["returned"]) for r in routes] == [
+        ("routing_agent", "picker", "picker", ["A"]), ("routing_agent", "picker", "picker", ["B"]),
+        ("routing_agent", "picker", "picker", [])]
+    assert [texts(r["output"]) for r in routes] == [["A, Nope"], ["B"], ["finished"]]  # the model's choice
+    for route in routes:
+        (inference,) = children(trace, route)
+        assert (inference["kind"], inference["model"]) == ("inference", "gpt-4o")
+        assert inference["prompt"][0]["content"] == "Answer with agent names."
+
+
+def test_default_routing_agent_decision_shows_select_agent_call() -> None:
+    trace, error = trace_of("030")
+    assert error is None
+    well_formed(trace)
+    assert shape(trace) == [["network:conformance", [
+        ["route:Default routing agent", ["inference:gpt-4o-mini", "tool:select_agent"]],
+        ["agent:poet", ["inference:gpt-4o-mini"]],
+        ["route:Default routing agent", ["inference:gpt-4o-mini", "tool:done"]]]]]
+    first, last = kinds(trace, "route")
+    assert (first["router"], first["returned"], last["returned"]) == ("default_routing_agent", ["poet"], [])
+    select = children(trace, first)[1]
+    assert select["input"] == {"name": "poet", "reason": "poem requested"}
+    assert select["output"] == {"data": "poet"} and select["status"] == "ok"
+    assert first["output"][0]["tools"][0]["name"] == "select_agent"
+
+
+def test_hybrid_router_records_the_code_router_handing_over() -> None:
+    trace, _ = trace_of("038")  # sequence A, @default, @default
+    well_formed(trace)
+    routes = kinds(trace, "route")
+    assert [(r["router"], r.get("routing_agent"), r["returned"]) for r in routes] == [
+        ("code", None, ["A"]), ("code", "Default routing agent", ["B"]), ("code", "Default routing agent", [])]
+
+
+def test_standalone_tool_loop_trace_is_rooted_at_the_agent() -> None:
+    trace, error = trace_of("055")
+    assert error is None
+    well_formed(trace)
+    assert shape(trace) == [["agent:W", ["inference:gpt-4o-mini", "tool:get_weather", "inference:gpt-4o-mini"]]]
+    root = trace["spans"][0]
+    assert root["input"] == "Weather in Paris?"
+    assert texts(root["output"]) == ["It is sunny and 21C in Paris."]
+    tool = kinds(trace, "tool")[0]
+    assert (tool["call_id"], tool["input"], tool["status"]) == ("call_w1", {"city": "Paris"}, "ok")
+    assert [i["stop_reason"] for i in kinds(trace, "inference")] == ["tool", "stop"]
+
+
+@pytest.mark.parametrize("case_id, tool, error_type", [
+    ("062", "explode", "Error"),                    # an async handler raised
+    ("063", "explode", "ValueError"),               # a sync handler raised
+    ("064", "does_not_exist", "ToolNotFoundError"),
+    ("065", None, "ToolArgumentsError"),
+])
+def test_tool_error_is_an_error_span_in_a_run_that_succeeded(case_id: str, tool: str | None,
+                                                            error_type: str) -> None:
+    trace, error = trace_of(case_id)
+    assert error is None
+    well_formed(trace)
+    (failed,) = [s for s in trace["spans"] if s["status"] == "error"]
+    assert failed["kind"] == "tool" and (tool is None or failed["name"] == tool)
+    assert failed["error"]["type"] == error_type
+    assert failed["output"]["error"]["name"] == error_type
+    assert failed["error"]["message"] == failed["output"]["error"]["message"]
+
+
+def test_a_failed_run_hands_over_its_trace_with_the_failure_marked() -> None:
+    trace, error = trace_of("044")  # the model raises
+    assert type(error).__name__ == "ModelError"
+    well_formed(trace)
+    assert [(s["kind"], s["status"], s["error"]["type"]) for s in trace["spans"] if s["status"] == "error"] == [
+        ("network", "error", "ModelError"), ("agent", "error", "ModelError"), ("inference", "error", "ModelError")]
+    assert kinds(trace, "inference")[0]["error"]["message"] == "provider exploded"
+
+
+def test_routing_error_from_a_tool_fails_the_route_and_its_tool() -> None:
+    trace, error = trace_of("031")  # the default routing agent selects an unknown agent
+    assert type(error).__name__ == "RoutingError"
+    well_formed(trace)
+    failed = {s["kind"]: s for s in trace["spans"] if s["status"] == "error"}
+    assert set(failed) == {"network", "route", "tool"}
+    assert failed["tool"]["name"] == "select_agent" and failed["tool"]["error"]["type"] == "RoutingError"
+
+
+def test_history_hooks_are_spans_in_call_order() -> None:
+    trace, _ = trace_of("081")
+    well_formed(trace)
+    history = [(s["name"], s["thread_id"]) for s in kinds(trace, "history")]
+    assert history == [("create_thread", "T"), ("append_user_message", "T"), ("get", "T"),
+                       ("append_results", "T")]  # the client's thread, upserted, then loaded
+    assert all(s["parent"] == 0 for s in kinds(trace, "history"))
+
+
+def test_retries_are_attempts_of_the_inference() -> None:
+    ok = {"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
+          "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}, "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}
+    with fake_provider(Reply(503, {"error": {"message": "busy"}}), Reply(429, {}, {"retry-after": "0"}),
+                       Reply(200, ok)) as server:
+        model = openai("gpt-4o-mini", api_key="sk-test", base_url=server.url + "/v1/", sleep=lambda s: None)
+        agent = create_agent(name="A", system="Be brief.", model=model)
+        result = agent.run_sync("hi")
+    assert result.trace is not None
+    trace = result.trace.to_dict()
+    well_formed(trace)
+    (inference,) = kinds(trace, "inference")
+    assert (inference["provider"], inference["model"], inference["stop_reason"]) == ("openai", "gpt-4o-mini", "stop")
+    assert inference["usage"]["input_tokens"] == 5 and inference["usage"]["output_tokens"] == 2
+    attempts = inference["attempts"]
+    assert [(a["attempt"], a["status"]) for a in attempts] == [(1, 503), (2, 429), (3, 200)]
+    assert attempts[1]["wait"] == 0 and attempts[-1]["wait"] is None
+    assert all(a["elapsed"] >= 0 for a in attempts)
+
+
+def test_mcp_requests_are_spans_inside_the_agent_and_the_tool() -> None:
+    server = {"name": "calc", "transport": {"type": "stdio", "command": sys.executable,
+                                            "args": [str(ROOT / "examples" / "mcp_server_stdio.py")]}}
+    model = ScriptedModel([tool_call("calc-add", {"a": 2, "b": 3}, id="c1"), text("5")])
+    agent = create_agent(name="A", system="Add.", model=model, mcp_servers=[server])
+    result = asyncio.run(asyncio.wait_for(agent.run("2+3?", max_iter=2), timeout=30))
+    assert result.trace is not None
+    trace = result.trace.to_dict()
+    well_formed(trace)
+    mcp = kinds(trace, "mcp")
+    assert [(s["name"], s["server"], s["parent"]) for s in mcp] == [
+        ("initialize", "calc", 0), ("tools/list", "calc", 0), ("tools/call", "calc", kinds(trace, "tool")[0]["id"])]
+    assert kinds(trace, "tool")[0]["output"] == {"data": [{"type": "text", "text": "5"}]}
+
+
+# --- the recorder -----------------------------------------------------------------------------
+
+def test_concurrent_leaves_keep_their_parent_and_the_stack() -> None:
+    async def tool_body(args: Any, ctx: Any) -> str:
+        async def slow(delay: float) -> float:
+            await asyncio.sleep(delay)
+            return delay
+        await asyncio.gather(traced("mcp", "a", slow, 0.02), traced("mcp", "b", slow, 0.01))
+        return "ok"
+
+    model = ScriptedModel([tool_call("t", {}, id="c1"), text("done")])
+    agent = create_agent(name="A", system="s", model=model, tools=[create_tool(name="t", handler=tool_body)])
+    trace = agent.run_sync("go", max_iter=2).trace
+    assert trace is not None
+    data = trace.to_dict()
+    well_formed(data)
+    tool = kinds(data, "tool")[0]
+    assert [(s["name"], s["parent"], s["status"]) for s in kinds(data, "mcp")] == [("a", tool["id"], "ok"),
+                                                                                   ("b", tool["id"], "ok")]
+    assert shape(data) == [["agent:A", ["inference:scripted", ["tool:t", ["mcp:a", "mcp:b"]], "inference:scripted"]]]
+
+
+def test_the_context_is_given_back_after_runs_that_fail_early() -> None:
+    a = create_agent(name="A", system="s", lifecycle={"enabled": lambda args: False})
+    network = create_network(agents=[a], default_model=ScriptedModel([]))
+
+    async def main() -> None:
+        with pytest.raises(Exception, match="no agents enabled") as failed:
+            await network.run("hi")  # raises before the loop's own try block
+        assert CURRENT.get() is None
+        trace = failed.value.trace  # type: ignore[attr-defined]
+        assert [(s["kind"], s["status"]) for s in trace.to_dict()["spans"]] == [("network", "error")]
+        broken = create_agent(name="B", system="s", model=ScriptedModel([]),
+                              history=HistoryConfig(create_thread=lambda ctx: 42))  # not a thread id
+        with pytest.raises(Exception, match="create_thread"):
+            await broken.run("hi")
+        assert CURRENT.get() is None
+
+    asyncio.run(main())
+
+
+def test_json_round_trips_and_is_versioned(tmp_path: Path) -> None:
+    trace, _ = trace_of("030")
+    again = Trace.from_dict(json.loads(json.dumps(trace))).to_dict()
+    assert again == trace
+    path = Trace.from_dict(trace).write(tmp_path / "t.json")
+    assert json.loads(Path(path).read_text(encoding="utf-8")) == trace
+    for bad in ({**trace, "version": 2}, {**trace, "format": "other"}):
+        with pytest.raises(ValueError, match="not a agentkit-min/trace version 1"):
+            Trace.from_dict(bad)
+
+
+def test_spans_past_the_limit_are_counted_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agentkit_min.trace.MAX_SPANS", 5)
+    model = ScriptedModel([text("x")] * 10)
+    a = create_agent(name="A", system="s", model=model)
+    network = create_network(agents=[a], router=lambda args: a if args.call_count < 10 else None)
+    data = network.run_sync("go").trace.to_dict()
+    assert len(data["spans"]) == 5 and data["dropped"] == 1 + 11 + 10 * 2 - 5  # root, 11 routes, 10 x (agent, inference)
+    assert [s["kind"] for s in data["spans"]] == ["network", "route", "agent", "inference", "route"]
+
+
+# --- secrets and size -------------------------------------------------------------------------
+
+def test_no_api_key_reaches_a_trace_or_its_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-proj-TRACEtestKEY0123456789abcdefXYZ"
+    echo = {"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": f"your key is {key}"},
+                         "finish_reason": "stop"}]}
+    tool = create_tool(name="whoami", handler=lambda args, ctx: {"token": key})  # a tool leaking it too
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with fake_provider(Reply(500, {"error": {"message": f"bad key {key}"}}),
+                       Reply(200, {**echo, "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                           "role": "assistant", "content": None, "tool_calls": [{"id": "t1", "type": "function",
+                           "function": {"name": "whoami", "arguments": "{}"}}]}}]}),
+                       Reply(200, echo)) as server:
+        model = openai("gpt-4o-mini", base_url=server.url + "/v1/", sleep=lambda s: None)
+        result = create_agent(name="A", system="s", model=model, tools=[tool]).run_sync("hi", max_iter=2)
+    assert any(key in h.get("authorization", "") for _, h, _ in server.requests)  # it was sent
+    assert result.trace is not None
+    text_json, page = result.trace.to_json(), render(result.trace.to_dict())
+    assert key not in text_json and key not in page
+    assert "<redacted>" in text_json
+    assert [a["status"] for a in kinds(result.trace.to_dict(), "inference")[0]["attempts"]] == [500, 200]
+
+
+def test_key_shapes_are_scrubbed_without_the_environment() -> None:
+    trace = Trace("t")
+    span = trace.begin("network", "n", {"input": "sk-abcdefghijklmnopqrstuvwxyz1234 and Bearer abc.def-ghi_jkl123"})
+    trace.end(span)
+    dumped = trace.to_json()
+    assert "abcdefghijklmnop" not in dumped and "abc.def-ghi_jkl123" not in dumped
+    assert dumped.count("<redacted>") == 2
+
+
+def test_page_cuts_large_values_and_notes_their_size() -> None:
+    big = "x" * 50_000
+    rows = [{"n": i} for i in range(1_000)]
+    model = ScriptedModel([tool_call("dump", {}, id="c1"), text(big)])
+    tool = create_tool(name="dump", handler=lambda args, ctx: rows)
+    trace = create_agent(name="A", system="s", model=model, tools=[tool]).run_sync("go", max_iter=2).trace
+    assert trace is not None
+    data = trace.to_dict()
+    assert texts(data["spans"][0]["output"]) == [big]  # the trace keeps everything
+    page = render(data)
+    assert "[truncated: 50,000 characters in full]" in page
+    assert "[truncated: 900 more items" in page
+    assert len(page) < 100_000
+
+
+def test_page_data_cannot_close_the_script_element() -> None:
+    trace = Trace("t")
+    span = trace.begin("network", "</script><script>alert(1)</script><!--", {"input": "x"})
+    trace.end(span)
+    page = render(trace.to_dict())
+    script = page[page.index("const TRACE = "):]
+    assert "</script><script>alert" not in script.split("</script>", 1)[0]
+    assert page.count("<script>") == 1 and "\\u003c/script>" in page
+
+
+def test_page_command_writes_the_page(tmp_path: Path) -> None:
+    import subprocess
+
+    trace, _ = trace_of("030")
+    (tmp_path / "t.json").write_text(json.dumps(trace), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "agentkit_min.trace_page", str(tmp_path / "t.json"), "-o",
+                           str(tmp_path / "p.html")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "p.html")
+    page = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "Default routing agent" in page and "http://" not in page.split("<script>", 1)[1]
