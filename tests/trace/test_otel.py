@@ -1,0 +1,171 @@
+"""OpenTelemetry spans from run traces, through the real SDK's in-memory exporter (spec/trace.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+pytest.importorskip("opentelemetry.sdk", reason="opentelemetry-sdk is a dev dependency (pyproject.toml)")
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
+
+from agentkit_min import create_agent, create_tool, otel  # noqa: E402
+from agentkit_min.testing import ScriptedModel, reply, text, tool_call  # noqa: E402
+from tests.trace.cases import trace_of  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTENT = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments",
+           "gen_ai.tool.call.result")
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    otel.configure(tracer_provider=provider)
+    try:
+        yield memory
+    finally:
+        otel.configure()
+        provider.shutdown()
+
+
+def finished(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
+    spans = list(exporter.get_finished_spans())
+    return sorted(spans, key=lambda s: (s.start_time or 0, s.context.span_id if s.context else 0))
+
+
+def matches_trace(trace: dict[str, Any], spans: list[ReadableSpan]) -> None:
+    """One OpenTelemetry span per trace span, in start order, with the trace's parent links."""
+    ours = trace["spans"]
+    assert len(spans) == len(ours)
+    ids = [s.context.span_id for s in spans if s.context is not None]
+    for span, mine in zip(spans, ours):
+        assert span.attributes is not None and span.attributes["agentkit.span.kind"] == mine["kind"]
+        if mine["parent"] is None:
+            assert span.parent is None
+        else:
+            assert span.parent is not None and span.parent.span_id == ids[mine["parent"]]
+        assert (span.status.status_code is StatusCode.ERROR) == (mine["status"] == "error")
+    assert len({s.context.trace_id for s in spans if s.context is not None}) == 1
+
+
+def test_default_router_network_spans_match_the_trace(exporter: InMemorySpanExporter) -> None:
+    trace, _ = trace_of("030")
+    spans = finished(exporter)
+    matches_trace(trace, spans)
+    assert [s.name for s in spans] == [
+        "invoke_workflow conformance", "route Default routing agent", "chat gpt-4o-mini",
+        "execute_tool select_agent", "invoke_agent poet", "chat gpt-4o-mini",
+        "route Default routing agent", "chat gpt-4o-mini", "execute_tool done"]
+    workflow, route, chat, tool, agent = (dict(s.attributes or {}) for s in spans[:5])
+    assert workflow == {"agentkit.span.kind": "network", "gen_ai.operation.name": "invoke_workflow",
+                        "gen_ai.workflow.name": "conformance"}
+    assert route["agentkit.route.router"] == "default_routing_agent"
+    assert route["agentkit.route.returned"] == ("poet",) and "gen_ai.operation.name" not in route
+    assert {k: chat[k] for k in ("gen_ai.operation.name", "gen_ai.request.model", "gen_ai.provider.name",
+                                 "gen_ai.response.finish_reasons")} == {
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.provider.name": "_OTHER", "gen_ai.response.finish_reasons": ("tool",)}
+    assert {k: tool[k] for k in ("gen_ai.operation.name", "gen_ai.tool.name", "gen_ai.tool.call.id",
+                                 "gen_ai.tool.type")} == {
+        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "select_agent",
+        "gen_ai.tool.call.id": "call_r1", "gen_ai.tool.type": "function"}
+    assert agent["gen_ai.operation.name"] == "invoke_agent" and agent["gen_ai.agent.name"] == "poet"
+    kinds = {s.name.split()[0]: s.kind for s in spans}
+    assert kinds == {"invoke_workflow": SpanKind.INTERNAL, "route": SpanKind.INTERNAL, "chat": SpanKind.CLIENT,
+                     "execute_tool": SpanKind.INTERNAL, "invoke_agent": SpanKind.INTERNAL}
+
+
+def test_content_is_not_captured_by_default(exporter: InMemorySpanExporter) -> None:
+    trace, _ = trace_of("055")  # a tool loop: messages, tool arguments and results all exist
+    spans = finished(exporter)
+    matches_trace(trace, spans)
+    for span in spans:
+        attributes = dict(span.attributes or {})
+        assert not set(CONTENT) & set(attributes)
+        assert not any("Paris" in str(v) for v in attributes.values()), span.name  # no text at all
+
+
+def test_content_is_captured_when_opted_in(exporter: InMemorySpanExporter) -> None:
+    otel.configure(tracer_provider=otel._settings["provider"], capture_content=True)
+    trace_of("055")
+    by_name = {s.name: dict(s.attributes or {}) for s in finished(exporter)}
+    chat = [a for name, a in by_name.items() if name.startswith("chat")][0]
+    sent = json.loads(str(chat["gen_ai.input.messages"]))
+    system = "You answer weather questions using tools."
+    assert sent[:2] == [{"role": "system", "parts": [{"type": "text", "content": system}]},
+                        {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]}]
+    tool = by_name["execute_tool get_weather"]
+    assert json.loads(str(tool["gen_ai.tool.call.arguments"])) == {"city": "Paris"}
+    assert json.loads(str(tool["gen_ai.tool.call.result"])) == {"data": {"temp_c": 21, "sky": "sunny"}}
+
+
+def test_the_environment_variable_opts_in(exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    agent = create_agent(name="A", system="s", model=ScriptedModel([reply("hi there", usage={"input_tokens": 3,
+                                                                                           "output_tokens": 2})]))
+    agent.run_sync("hello")
+    chat = [dict(s.attributes or {}) for s in finished(exporter) if s.name.startswith("chat")][0]
+    assert json.loads(str(chat["gen_ai.output.messages"])) == [{"role": "assistant",
+                                                           "parts": [{"type": "text", "content": "hi there"}]}]
+    assert (chat["gen_ai.usage.input_tokens"], chat["gen_ai.usage.output_tokens"]) == (3, 2)
+    assert chat["gen_ai.provider.name"] == "scripted" and chat["gen_ai.request.model"] == "scripted"
+
+
+def test_a_failure_sets_error_status_and_type(exporter: InMemorySpanExporter) -> None:
+    trace, error = trace_of("044")
+    assert error is not None
+    spans = finished(exporter)
+    matches_trace(trace, spans)
+    for span in spans[:1] + spans[2:]:  # the workflow, agent and inference spans; not the route
+        assert span.status.status_code is StatusCode.ERROR and span.status.description == "provider exploded"
+        assert (span.attributes or {})["error.type"] == "ModelError"
+
+
+def test_spans_a_tool_makes_nest_inside_its_execute_tool_span(exporter: InMemorySpanExporter) -> None:
+    from opentelemetry import trace as api
+
+    tracer = otel._settings["provider"].get_tracer("user-code")
+
+    def lookup(args: Any, ctx: Any) -> str:
+        with tracer.start_as_current_span("db.query"):
+            return "row"
+
+    tool = create_tool(name="lookup", handler=lookup)  # a sync handler: it may run on a worker thread
+    model = ScriptedModel([tool_call("lookup", {}, id="c1"), text("found")])
+    asyncio.run(create_agent(name="A", system="s", model=model, tools=[tool]).run("go", max_iter=2))
+    spans = {s.name: s for s in finished(exporter)}
+    query, call = spans["db.query"], spans["execute_tool lookup"]
+    assert query.parent is not None and call.context is not None and query.parent.span_id == call.context.span_id
+    assert api.get_current_span() is api.INVALID_SPAN  # nothing left attached after the run
+
+
+def test_nothing_is_imported_or_emitted_without_opentelemetry() -> None:
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None\n"  # as if it were not installed
+        "from agentkit_min import create_agent\n"
+        "from agentkit_min.testing import ScriptedModel\n"
+        "r = create_agent(name='A', system='s', model=ScriptedModel(['hi'])).run_sync('x')\n"
+        "assert [s['kind'] for s in r.trace.to_dict()['spans']] == ['agent', 'inference']\n"
+        "assert 'agentkit_min.otel' not in sys.modules\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_no_spans_without_a_configured_provider() -> None:
+    from agentkit_min.trace import Trace
+
+    assert otel._settings["provider"] is None
+    assert Trace("t")._otel is None  # installed, but no tracer provider set: nothing to emit
