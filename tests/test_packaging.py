@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,10 @@ BUILD = "import sys; from setuptools import build_meta as b; getattr(b, sys.argv
 
 def _setuptools_supports_license_expressions() -> bool:
     try:
-        import setuptools
-    except ImportError:
+        found = metadata.version("setuptools")
+    except metadata.PackageNotFoundError:
         return False
-    return tuple(int(p) for p in setuptools.__version__.split(".")[:2]) >= (77, 0)
+    return tuple(int(p) for p in found.split(".")[:2]) >= (77, 0)
 
 
 @pytest.fixture(scope="module")
