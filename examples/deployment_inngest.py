@@ -10,7 +10,8 @@ twin uses the Inngest SDK's own FastAPI adapter on uvicorn:
     uvicorn.run(app, port=3010)                  # -> http://<host>:3010/api/inngest
 
 Install from a checkout: `pip install -e '.[inngest]'` (the SDK, fastapi and uvicorn), or
-`pip install 'dist/agentkit_min-0.1.0-py3-none-any.whl[inngest]'` after `python -m build`.
+`pip install 'dist/agentkit_min-0.1.0-py3-none-any.whl[inngest]'` after
+`pip wheel --no-deps -w dist .`.
 Run `python examples/deployment_inngest.py [--port 3010] [--host 0.0.0.0]`. The Inngest SDK
 reads its configuration from the environment:
 
