@@ -203,7 +203,9 @@ class Pool:
             idle = self._idle.get(key)
             while idle and found is None:
                 conn, since = idle.pop()
-                if now - since < self.idle_seconds and _open(conn):
+                # A peek costs a syscall (and the GIL): skipped for a connection used within the
+                # last second, whose rare close is caught by the stale-connection retry anyway.
+                if now - since < self.idle_seconds and (now - since < 1.0 or _open(conn)):
                     found = conn
                 else:
                     stale.append(conn)

@@ -248,11 +248,12 @@ def test_connections_are_kept_alive_and_reused_across_calls_and_models() -> None
         assert http.POOL.idle_count() == 0  # close(): the idle connections to that host
 
 
-def test_an_idle_connection_the_server_closed_is_not_used_and_no_attempt_is_lost() -> None:
+@pytest.mark.parametrize("idle", [0.2, 1.2], ids=["retried-when-it-fails", "checked-before-use"])
+def test_an_idle_connection_the_server_closed_is_not_used_and_no_attempt_is_lost(idle: float) -> None:
     with Server(closes_idle(), ok()) as server, Attempts().listening() as attempts:
         m = model(openai, server.url, max_retries=0)
         infer(m)
-        time.sleep(0.2)  # the server has closed the idle connection by now
+        time.sleep(idle)  # the server has closed the idle connection by now
         assert infer(m).output[0]["content"] == "Hi"
     assert server.accepted == 2 and [a["attempt"] for a in attempts] == [1, 1]
 
