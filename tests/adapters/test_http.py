@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import time
 from typing import Any, Mapping
 
 import pytest
@@ -181,3 +182,53 @@ def test_redact_helpers() -> None:
     assert http.redact_headers({"Authorization": "a", "Cookie": "c", "Accept": "j"}) == {
         "Authorization": "<redacted>", "Cookie": "<redacted>", "Accept": "j"}
 
+
+
+def test_provider_waits_retry_after_ms_then_retry_after_then_google_retry_info() -> None:
+    info = {"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.5s"}]}}
+    assert http.retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert http.retry_after_seconds({"retry-after-ms": "x", "retry-after": "9"}) == 9.0
+    assert http.retry_after_seconds({}, body=info) == 1.5
+    assert http.retry_after_seconds({}, body=[info]) == 1.5  # Gemini stream endpoints wrap errors in a list
+    assert http.retry_after_seconds({}, body={"error": {"details": [{"retryDelay": "soon"}]}}) is None
+
+
+def test_every_attempt_is_reported_to_the_listener_without_secrets() -> None:
+    seen: list[dict[str, Any]] = []
+    script = Script(ConnectionResetError("reset"), (503, {"Retry-After": "2"}, {}), (200, {}, {"ok": 1}))
+    token = http.ATTEMPT_LISTENER.set(seen.append)
+    try:
+        with use_transport(script):
+            post_json("p", URL + "?key=sk-secret-9", {"authorization": "Bearer sk-secret-9"}, {},
+                      retry=policy(Sleeps()))
+    finally:
+        http.ATTEMPT_LISTENER.reset(token)
+    assert [(a["attempt"], a["status"], a["wait"]) for a in seen][1:] == [(2, 503, 2.0), (3, 200, None)]
+    assert seen[0]["status"] is None and seen[0]["error"].startswith("ModelConnectionError: ")
+    assert seen[0]["wait"] > 0 and all(a["elapsed"] >= 0 for a in seen)
+    assert "sk-secret" not in json.dumps(seen)
+
+
+def test_the_sync_deadline_stops_retries_and_cuts_each_attempt_timeout() -> None:
+    slept: list[float] = []
+
+    def sleep(delay: float) -> None:  # really waits (0.25 s at a time): the deadline is wall time
+        slept.append(delay)
+        time.sleep(delay)
+
+    script = Script(*[(503, {"Retry-After": "0.25"}, {}) for _ in range(10)])
+    with use_transport(script):
+        response = post_json("p", URL, {}, {}, timeout=30, deadline=0.9, retry=RetryPolicy(max_retries=9, sleep=sleep))
+    assert response.status == 503 and slept == [0.25, 0.25, 0.25] and len(script.calls) == 4
+    timeouts = [call[4] for call in script.calls]
+    assert timeouts == sorted(timeouts, reverse=True) and timeouts[0] <= 0.9 and timeouts[-1] < 0.3
+
+
+def test_x_should_retry_overrides_the_status_rule() -> None:
+    script = Script((400, {"x-should-retry": "true"}, {}), (200, {}, {}))
+    with use_transport(script):
+        assert post_json("p", URL, {}, {}, retry=policy(Sleeps())).status == 200
+    script = Script((503, {"x-should-retry": "false"}, {}))
+    with use_transport(script):
+        assert post_json("p", URL, {}, {}, retry=policy(Sleeps())).status == 503
+    assert len(script.calls) == 1
