@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol, Union, runtime_checkable
 
-from ..errors import MCPConnectionError
+from ..errors import MCPConnectionError, ProtocolError
 
 __all__ = ["MessageQueue", "Transport"]
 
@@ -58,20 +58,21 @@ class MessageQueue:
     """The inbox a transport's reader tasks fill and `Transport.receive` drains.
 
     Messages come out in the order they were put, then the connection error that ended the
-    stream, raised again on every later `get`, so nothing waiting on it can hang.
+    stream, raised again on every later `get`, so nothing waiting on it can hang. A queued
+    ProtocolError (one malformed message) is raised by its `get` alone; the stream goes on.
     """
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[Union[dict[str, Any], _End]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Union[dict[str, Any], ProtocolError, _End]] = asyncio.Queue()
         self._error: MCPConnectionError | None = None
 
     @property
-    def failed(self) -> bool:
-        """True once `fail` was called."""
-        return self._error is not None
+    def failed(self) -> MCPConnectionError | None:
+        """The error given to `fail` (truthy), or None while the stream is open."""
+        return self._error
 
-    def put(self, message: dict[str, Any]) -> None:
-        """Queue a message (dropped once the queue has failed)."""
+    def put(self, message: dict[str, Any] | ProtocolError) -> None:
+        """Queue a message or a malformed message's error (dropped once the queue has failed)."""
         if self._error is None:
             self._queue.put_nowait(message)
 
@@ -93,4 +94,6 @@ class MessageQueue:
         if isinstance(item, _End):
             assert self._error is not None
             raise type(self._error)(str(self._error))
+        if isinstance(item, ProtocolError):
+            raise item
         return item

@@ -264,15 +264,17 @@ class MCPClient:
         if self._closed:
             return
         self._closed = True
-        if self._answers:  # replies and cancellations still being sent get a moment to go out
-            await asyncio.wait(set(self._answers), timeout=min(self.timeout, 1.0))
-        self._fail_all(MCPConnectionError(f"MCP client for {self.name!r} was closed"))
-        for task in [*self._answers, *([self._reader] if self._reader else [])]:
-            task.cancel()
-        for task in [*self._answers, *([self._reader] if self._reader else [])]:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        await self.transport.close()
+        try:
+            if self._answers:  # replies and cancellations still being sent get a moment to go out
+                await asyncio.wait(set(self._answers), timeout=min(self.timeout, 1.0))
+        finally:  # even when the closing task is cancelled meanwhile: never leak the transport
+            self._fail_all(MCPConnectionError(f"MCP client for {self.name!r} was closed"))
+            for task in [*self._answers, *([self._reader] if self._reader else [])]:
+                task.cancel()
+            for task in [*self._answers, *([self._reader] if self._reader else [])]:
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+            await self.transport.close()
 

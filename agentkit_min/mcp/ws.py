@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from ..errors import (
     LocalProtocolError, MCPConnectionError, MCPTimeoutError, ProtocolError, RemoteProtocolError, UsageError,
 )
+from .base import MessageQueue
 from .jsonrpc import parse_message
 from .websocket import Accepted, BinaryMessage, ClientConnection, CloseConnection, Request, State, TextMessage
 
@@ -95,8 +96,7 @@ class WebSocketTransport:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
-        self._inbox: asyncio.Queue[dict[str, Any] | ProtocolError | MCPConnectionError] = asyncio.Queue()
-        self._ended: MCPConnectionError | None = None  # why the connection ended, once it has
+        self._inbox = MessageQueue()
         self._closed = False
 
     async def connect(self) -> None:
@@ -180,9 +180,9 @@ class WebSocketTransport:
 
     def _deliver(self, data: str | bytes) -> None:
         try:
-            self._inbox.put_nowait(parse_message(data))
+            self._inbox.put(parse_message(data))
         except RemoteProtocolError as exc:  # surfaced by receive(); the connection lives on
-            self._inbox.put_nowait(exc)
+            self._inbox.put(exc)
 
     def _flush(self) -> None:
         out = self._codec.data_to_send()
@@ -190,10 +190,9 @@ class WebSocketTransport:
             self._writer.write(out)
 
     def _end(self, error: MCPConnectionError) -> None:
-        if not self._ended:  # the first reason wins; it stays at the end of the queue
-            self._ended = error
+        if not self._inbox.failed:  # the first reason wins
             logger.debug("WebSocket to %s ended: %s", self._label, error)
-            self._inbox.put_nowait(error)
+        self._inbox.fail(error)
 
     def _abort(self) -> None:
         if self._writer is not None and not self._writer.is_closing():
@@ -206,8 +205,8 @@ class WebSocketTransport:
             MCPConnectionError: not connected, closing or closed, or the write failed.
             MCPTimeoutError: the socket did not accept the bytes within `timeout`.
         """
-        if self._ended:  # the reason (a close code, a protocol violation), not just "not open"
-            raise type(self._ended)(str(self._ended))
+        if ended := self._inbox.failed:  # the reason (a close code, a violation), not just "not open"
+            raise type(ended)(str(ended))
         if self._writer is None or self._writer.is_closing():
             raise MCPConnectionError(f"WebSocket connection to {self._label} is not open")
         text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -231,15 +230,9 @@ class WebSocketTransport:
             MCPConnectionError: the connection is closed or dropped (again on every later call).
             RemoteProtocolError: one text frame was not a JSON-RPC message; later calls go on.
         """
-        if self._writer is None and not self._ended:
+        if self._writer is None and not self._inbox.failed:
             raise MCPConnectionError(f"WebSocket transport to {self._label} is not connected")
-        item = await self._inbox.get()
-        if isinstance(item, MCPConnectionError):
-            self._inbox.put_nowait(item)  # leave the end in place for every other receiver
-            raise type(item)(str(item))
-        if isinstance(item, ProtocolError):
-            raise item
-        return item
+        return await self._inbox.get()
 
     async def close(self) -> None:
         """Send close 1000, wait (briefly) for the echo and end of stream, release. Idempotent."""
