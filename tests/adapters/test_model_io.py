@@ -542,3 +542,17 @@ def test_max_concurrency_is_an_explicit_limit() -> None:
     assert inflight[1] == 2
     with pytest.raises(UsageError, match="max_concurrency"):
         openai("m", max_concurrency=0)
+
+
+def test_an_http_proxy_from_the_environment_gets_absolute_urls_and_its_credentials(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with Server(ok()) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.setattr(http, "ALLOW_MODEL_REQUESTS", True)  # the "provider" is the proxy on loopback
+        infer(model(openai, "http://models.example.test"))
+    path, headers, _ = proxy.requests[0]
+    assert path == "http://models.example.test/v1/chat/completions"
+    assert headers["proxy-authorization"] == "Basic dXNlcjpwQHNz"  # base64("user:p@ss")
+    assert headers["host"] == "models.example.test"
