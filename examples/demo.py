@@ -8,11 +8,14 @@ Built from the seed's pieces ("Concepts": Agents, Tools, Networks, State, Router
 `classify_ticket`, which writes the ticket's category into typed state; a code router reads
 that state and hands the ticket to the Billing or Technical Support agent, which works with its
 own tools, one inference per network iteration, until it answers the customer in text.
-Each step is printed as it happens, from the run's events (`publish=`).
+Each step is printed as it happens, from the run's events (`publish=`); at the end the run's
+trace is written as a page (`run.trace.page(path)`, spec/trace.md) and its path printed.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any, Callable, TypedDict
 
 import _bootstrap  # noqa: F401
@@ -146,5 +149,7 @@ if __name__ == "__main__":
     run = main(publish=printer())
     state: SupportState = run.state.data
     refunds = ", ".join(f"{r['chargeId']} ({r['amount'] / 100:.2f} USD)" for r in state.get("refunds", []))
+    page = run.trace.page(os.path.join(tempfile.gettempdir(), "agentkit-min-demo-trace.html"))
+    print(f"\nwhat happened, step by step: {page} (open it in a browser)")
     print(f"\nticket: {state['ticket']['category']}, {state['ticket']['priority']} priority; "
           f"refunds: {refunds or 'none'}; {len(run.state.results)} agent runs")
