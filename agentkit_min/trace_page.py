@@ -1,18 +1,15 @@
-"""A run's trace as one self-contained HTML page (spec/trace.md, "Trace page").
+"""A run's trace as one self-contained HTML page: `python -m agentkit_min.trace_page trace.json [-o page.html]`.
 
-    python -m agentkit_min.trace_page trace.json -o page.html
-
-The page (template: trace_page.html, inline CSS and script, a Content-Security-Policy that
-forbids every network fetch) opens from disk, offline. Strings longer than `LIMIT` characters
-and lists longer than `ITEMS` are cut in the page, each with its full size noted; the trace
-file keeps everything.
+The template (trace_page.html: inline CSS and script, a Content-Security-Policy that forbids any
+fetch) opens from disk, offline. Strings over `LIMIT` characters and lists over `ITEMS` items are
+cut in the page with their full size noted; the trace file keeps everything (spec/trace.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import sys
 from typing import Any, Sequence
 
 __all__ = ["render", "main"]
@@ -24,11 +21,8 @@ def _cut(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str) and len(value) > LIMIT:
         return f"{value[:LIMIT]}… [truncated: {len(value):,} characters in full]"
     if isinstance(value, list):
-        kept = [_cut(v, depth + 1) for v in value[:ITEMS]]
-        if len(value) > ITEMS:
-            size = len(json.dumps(value[ITEMS:], default=str))
-            kept.append(f"… [truncated: {len(value) - ITEMS:,} more items, {size:,} characters]")
-        return kept
+        more = f"… [truncated: {len(value) - ITEMS:,} more items, {len(json.dumps(value[ITEMS:])):,} characters]"
+        return [_cut(v, depth + 1) for v in value[:ITEMS]] + ([more] if len(value) > ITEMS else [])
     if isinstance(value, dict) and depth < 50:
         return {k: _cut(v, depth + 1) for k, v in value.items()}
     return value
@@ -38,23 +32,21 @@ def render(trace: dict[str, Any]) -> str:
     """The HTML page of `trace` (the JSON of `Trace.to_dict()`)."""
     with open(os.path.join(os.path.dirname(__file__), "trace_page.html"), encoding="utf-8") as file:
         template = file.read()
-    data = json.dumps(_cut(trace), ensure_ascii=False, default=str)
-    # inside <script>, "<" as \u003c keeps "</script>" or "<!--" in the data from ending it
+    data = json.dumps(_cut(trace), ensure_ascii=False)  # "<" escaped: no "</script>" from the data
     return template.replace("/*TRACE*/null", data.replace("<", "\\u003c"), 1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: read a trace JSON file, write its page."""
-    parser = argparse.ArgumentParser(prog="python -m agentkit_min.trace_page", description=__doc__.split("\n")[0])
-    parser.add_argument("trace", help="a trace JSON file (Trace.write)")
-    parser.add_argument("-o", "--output", help="the HTML file to write (default: the trace's name + .html)")
-    args = parser.parse_args(argv)
+    """The command: read a trace JSON file, write its page, print the page's path."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "-o"):
+        print(__doc__.split("\n")[0], file=sys.stderr)
+        return 2
     from .trace import Trace
 
-    with open(args.trace, encoding="utf-8") as file:
+    with open(args[0], encoding="utf-8") as file:
         trace = Trace.from_dict(json.load(file))
-    out = args.output or os.path.splitext(args.trace)[0] + ".html"
-    print(trace.page(out))
+    print(trace.page(args[2] if len(args) == 3 else os.path.splitext(args[0])[0] + ".html"))
     return 0
 
 
