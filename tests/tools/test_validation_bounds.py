@@ -5,6 +5,7 @@ Timing here is only a generous "nothing hangs" bound; the figures live in bench/
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -61,7 +62,8 @@ def test_a_string_too_long_for_its_pattern_is_an_argument_error_not_a_stall() ->
 
 def test_the_regex_budget_is_per_validation_not_per_string() -> None:
     schema = {"type": "array", "items": {"type": "string", "pattern": "[a-z]+@"}}
-    errors = validate(["a" * 900] * 5, schema)
+    assert "too long to check" not in str(validate(["a" * 300], schema))  # alone, within the budget
+    errors = validate(["a" * 300] * 5, schema)
     assert any("too long to check" in e for e in errors), errors
 
 
@@ -124,7 +126,7 @@ def test_keywords_the_issue_found_ignored_are_enforced(schema: dict[str, Any], g
     ({"$anchor": "x"}, "$anchor"), ({"typo_minimum": 3}, "typo_minimum"),
 ])
 def test_unsupported_keywords_are_refused_by_name(schema: dict[str, Any], keyword: str) -> None:
-    with pytest.raises(UsageError, match=f"keyword {keyword!r} is not supported"):
+    with pytest.raises(UsageError, match=re.escape(f"keyword {keyword!r} is not supported")):
         _tool(schema)
     _tool(schema, ignore_unknown_keywords=True)  # the explicit opt-in
 
