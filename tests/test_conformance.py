@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
+import datetime
+import decimal
 import json
 import re
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any, Callable
 import pytest
 
 from agentkit_min import errors
+from agentkit_min.adapters._common import parse_arguments
 from agentkit_min.agent import Agent, create_agent
 from agentkit_min.history import HistoryConfig, HistoryContext
 from agentkit_min.lifecycle import AgentArgs, LifecycleHooks, ResultArgs, RouterArgs, StartArgs
@@ -150,6 +153,19 @@ def exception(spec: dict[str, Json]) -> Exception:
     return cls(str(spec["message"]))
 
 
+def native(spec: Json) -> Any:
+    """A `returns` value: JSON, with `{"native": kind, "value"}` objects made Python values."""
+    if isinstance(spec, list):
+        return [native(v) for v in spec]
+    if not isinstance(spec, dict):
+        return spec
+    kind, value = spec.get("native"), spec.get("value")
+    makers: dict[Any, Callable[[Any], Any]] = {
+        "datetime": datetime.datetime.fromisoformat, "decimal": decimal.Decimal, "set": set,
+        "bytes": lambda text: str(text).encode("utf-8"), "object": lambda _: type("Opaque", (), {})()}
+    return makers[kind](value) if kind in makers else {k: native(v) for k, v in spec.items()}
+
+
 def render(template: str, data: Any) -> str:
     """`{key}` -> state.data[key] (strings as is, other values as JSON, missing as "")."""
     def one(m: re.Match[str]) -> str:
@@ -194,7 +210,11 @@ class Built:
     def reply(spec: Json) -> Any:
         if isinstance(spec, dict) and "error" in spec:
             return errors.ModelError(str(spec["error"]))
-        return ModelResponse(output=copy.deepcopy(spec))
+        output = copy.deepcopy(spec)
+        for call in (c for m in output if m.get("type") == "tool_call" for c in m["tools"]):
+            if isinstance(call["input"], str):  # raw provider argument text, parsed as the adapters do
+                call["input"] = parse_arguments(call["input"], call["name"])
+        return ModelResponse(output=output)
 
     def tool(self, owner: str, spec: dict[str, Json]) -> Tool:
         rec, name = self.rec, spec["name"]
@@ -206,7 +226,7 @@ class Built:
                 ctx.network.state.data[key] = copy.deepcopy(value)
             if "throw" in spec:
                 raise exception(spec["throw"])
-            return copy.deepcopy(spec.get("result"))
+            return native(spec["returns"]) if "returns" in spec else copy.deepcopy(spec.get("result"))
 
         async def behave_async(args: Any, ctx: ToolContext) -> Any:
             return behave(args, ctx)
