@@ -1,22 +1,12 @@
 """Validate tool arguments against the JSON Schema subset tools use, plus schema helpers.
 
-A subset of JSON Schema 2020-12 validation, for decisions Q3/Q5 (bad arguments become a tool
-result the model can read) and G1 (OpenAI strict mode only when the schema allows it).
-
-Enforced (`ENFORCED`): `type` (a name or a list; bool is not a number, 1.0 is an integer),
-`properties`, `required`, `additionalProperties`, `patternProperties`, `propertyNames`,
-`minProperties`, `maxProperties`, `dependentRequired`, `dependentSchemas`, `items`,
-`prefixItems`, `contains` (`minContains`, `maxContains`), `minItems`, `maxItems`, `uniqueItems`,
-`enum`, `const`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`
-(exact decimal), `minLength`, `maxLength` (code points), `pattern` (`re.search`, bounded:
-agentkit_min/_pattern.py), `format` (`FORMATS`), `anyOf`, `oneOf`, `allOf`, `not`,
-`if`/`then`/`else`, `$ref` (local JSON pointers into `$defs`/`definitions`/`#`), `nullable: true`
-(OpenAPI 3.0), boolean schemas. Annotations (`ANNOTATIONS`, `x-*`) have no effect.
-
-`check_schema` (run by `create_tool`) refuses any other keyword, unknown formats, and patterns
-whose checking time is unbounded, unless `ignore_unknown=True`; `validate` never raises and
-skips what it does not know. The work of one validation is bounded: combinators are memoised
-per (value, subschema), and at most `MAX_CHECKS` values and `_pattern.BUDGET` regex steps.
+JSON Schema 2020-12 validation for decisions Q3/Q5 (bad arguments become a tool result the
+model can read) and G1 (OpenAI strict mode only when the schema allows it). What is enforced
+(`ENFORCED`, `FORMATS`; annotations `ANNOTATIONS`, `x-*`) is listed in spec/semantics.md
+section 2, "Schemas": `check_schema` (run by `create_tool`) refuses any other keyword or format,
+and patterns whose checking time is unbounded (agentkit_min/_pattern.py), unless
+`ignore_unknown=True`. `validate` never raises and skips what it does not know; its work is
+bounded (memoised combinators, at most `MAX_CHECKS` values and `_pattern.BUDGET` regex steps).
 """
 
 from __future__ import annotations
@@ -419,12 +409,11 @@ def too_deep(value: Any, limit: int = _MAX_DEPTH) -> bool:
     stack = [(value, 1)]
     while stack:
         node, level = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if level >= limit:
-                    return True
-                stack.append((child, level + 1))
+        kids = [k for k in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+                if isinstance(k, (dict, list))]
+        if kids and level >= limit:
+            return True
+        stack += [(kid, level + 1) for kid in kids]
     return False
 
 
@@ -510,16 +499,13 @@ def _remainder(value: float, step: float) -> bool:
     return bool(Fraction(repr(value)) % Fraction(repr(step)))
 
 
-def _is_ip(version: str) -> Callable[[str], bool]:
-    def check(text: str) -> bool:
-        import ipaddress
+def _is_ip(text: str, version: str) -> bool:
+    import ipaddress
 
-        try:
-            getattr(ipaddress, version)(text)
-            return True
-        except ValueError:
-            return False
-    return check
+    try:
+        return getattr(ipaddress, version)(text) is not None
+    except ValueError:
+        return False
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+\Z")
@@ -532,8 +518,8 @@ FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "email": (lambda t: len(t) <= 254 and bool(_EMAIL.match(t)), "an email address"),
     "uuid": (lambda t: bool(_UUID.match(t)), "a UUID"),
     "uri": (lambda t: bool(_URI.match(t)), "an absolute URI (scheme:...)"),
-    "ipv4": (_is_ip("IPv4Address"), "an IPv4 address"),
-    "ipv6": (_is_ip("IPv6Address"), "an IPv6 address")}
+    "ipv4": (lambda t: _is_ip(t, "IPv4Address"), "an IPv4 address"),
+    "ipv6": (lambda t: _is_ip(t, "IPv6Address"), "an IPv6 address")}
 """The formats `format` enforces (others are refused by `check_schema`)."""
 
 

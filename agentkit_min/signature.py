@@ -1,15 +1,5 @@
-"""Tools from typed Python functions: the JSON Schema, descriptions and the call come from `fn`.
-
-    @create_tool
-    def list_charges(ctx: ToolContext, user_id: str, since: str | None = None) -> list[dict]:
-        '''List a user's charges.
-
-        Args:
-            user_id: the customer id, e.g. "cus_123".
-        '''
-
-`schema_from_function(fn)` gives the schema alone. Whatever builds a schema, tools validate
-arguments through `agentkit_min.schema` alone.
+"""Tools from typed Python functions (`create_tool(fn)`, spec/semantics.md section 2 "Typed
+tools") and `schema_from_function(fn)`, the schema alone. Validation is `agentkit_min.schema`'s.
 """
 
 from __future__ import annotations
@@ -109,18 +99,15 @@ def _docstring(doc: str) -> tuple[str, dict[str, str]]:
     header = _ARGS.search(doc)
     summary = " ".join(doc[:header.start() if header else None].split("\n\n", 1)[0].split())
     notes: dict[str, str] = {}
-    if header:
-        indent, name = None, ""
-        for line in doc[header.end():].splitlines()[1:]:
-            width = len(line) - len(line.lstrip())
-            if line.strip() and width <= len(header.group(1)):
-                break  # the next section (Returns:, Raises:...)
-            entry = _ARG.fullmatch(line)
-            if entry and (indent is None or width == indent):
-                indent, name = width, entry.group(1)
-                notes[name] = entry.group(2).strip()
-            elif name and line.strip():
-                notes[name] = f"{notes[name]} {line.strip()}".strip()
+    indent, name = None, ""
+    for line in doc[header.end():].splitlines()[1:] if header else ():
+        width, entry = len(line) - len(line.lstrip()), _ARG.fullmatch(line)
+        if line.strip() and width <= len(header.group(1)):  # type: ignore[union-attr]
+            break  # the next section (Returns:, Raises:...)
+        if entry and indent in (None, width):
+            indent, name, notes[entry.group(1)] = width, entry.group(1), entry.group(2).strip()
+        elif name and line.strip():
+            notes[name] = f"{notes[name]} {line.strip()}".strip()
     return summary, notes
 
 

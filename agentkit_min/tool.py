@@ -22,7 +22,7 @@ import inspect
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, NoReturn, Union
 
 from ._aio import in_thread, maybe_await
 from .errors import RoutingError, ToolResultError, UsageError
@@ -195,46 +195,36 @@ def _message(exc: BaseException) -> str:
 
 
 def to_json(value: Any, path: str = "$", depth: int = 0) -> Any:
-    """A tool's return value as JSON data (spec/semantics.md section 2, "Tool results").
+    """A tool's return value as JSON data, or `ToolResultError` naming the type and the JSON path
+    (the rule: spec/semantics.md section 2, "Tool results")."""
+    import datetime
+    import decimal
+    import enum
+    import json
+    import pathlib
+    import uuid
 
-    dict/list/str/int/float/bool/None stay (non-finite floats become None, as `JSON.stringify`;
-    int, float and bool dict keys become strings, as `json.dumps`); tuples and sets become lists;
-    datetime/date/time become ISO 8601 text; Decimal, UUID and paths become text; bytes become
-    UTF-8 text; an Enum becomes its value; dataclasses and objects with pydantic's `model_dump`
-    become dicts. Anything else raises `ToolResultError` naming the type and the JSON path.
-    """
     if depth > 100:
         raise ToolResultError(f"the tool's result nests more than 100 levels at {path}")
     if value is None or type(value) in (str, bool, int):
         return value
-    if type(value) is float:
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            key = _key(key, path)
-            out[key] = to_json(item, f"{path}.{key}", depth + 1)
-        return out
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [to_json(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-        if isinstance(value, (set, frozenset)):
-            try:  # sets have no order: sort what sorts, so the model sees the same on every run
-                items.sort()
-            except TypeError:
-                pass
-        return items
-    import datetime
-    import decimal
-    import enum
-    import pathlib
-    import uuid
-
     if isinstance(value, enum.Enum):
         return to_json(value.value, path, depth + 1)
-    if isinstance(value, (int, str)):  # subclasses; enums were handled above
+    if isinstance(value, float):  # NaN and Infinity become null, as JSON.stringify does
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (int, str)):  # subclasses
         return int(value) if isinstance(value, int) else str(value)
-    if isinstance(value, float):
-        return to_json(float(value), path, depth)
+    if isinstance(value, Mapping):
+        keys = [k if isinstance(k, str) else json.dumps(k) if k is None or isinstance(k, (int, float))
+                else _fail(f"a dict with a {type(k).__qualname__} key at {path}; JSON keys are strings")
+                for k in value]  # as json.dumps: 1 -> "1", True -> "true"
+        return {str(k): to_json(v, f"{path}.{k}", depth + 1) for k, v in zip(keys, value.values())}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [to_json(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        try:  # a set has no order: sorted, so the model sees the same on every run
+            return sorted(items) if isinstance(value, (set, frozenset)) else items
+        except TypeError:
+            return items
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (decimal.Decimal, uuid.UUID, pathlib.PurePath)):
@@ -243,26 +233,17 @@ def to_json(value: Any, path: str = "$", depth: int = 0) -> Any:
         try:
             return bytes(value).decode("utf-8")
         except UnicodeDecodeError:
-            raise ToolResultError(f"the tool returned bytes that are not UTF-8 text at {path}; "
-                                  "return text (e.g. base64) instead") from None
+            _fail(f"bytes that are not UTF-8 text at {path}; return text (e.g. base64) instead")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name), f"{path}.{f.name}", depth + 1)
-                for f in dataclasses.fields(value)}
-    if callable(getattr(type(value), "model_dump", None)):
+        return to_json({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, path, depth + 1)
+    if callable(getattr(type(value), "model_dump", None)):  # pydantic
         return to_json(value.model_dump(mode="json"), path, depth + 1)
-    raise ToolResultError(f"the tool returned a {type(value).__qualname__} at {path}, which JSON cannot "
-                          "encode; return dicts, lists, str, int, float, bool or None")
+    _fail(f"a {type(value).__qualname__} at {path}, which JSON cannot encode; return dicts, lists, "
+          "str, int, float, bool or None")
 
 
-def _key(key: Any, path: str) -> str:
-    if isinstance(key, str):
-        return str(key)
-    if key is None or isinstance(key, (bool, int, float)):  # as json.dumps: 1 -> "1", True -> "true"
-        import json
-
-        return json.dumps(key)
-    raise ToolResultError(f"the tool returned a dict with a {type(key).__qualname__} key at {path}; "
-                          "JSON keys are strings")
+def _fail(what: str) -> NoReturn:
+    raise ToolResultError(f"the tool returned {what}")
 
 
 class _NestedStepGuard:
