@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# Every step runs even when an earlier one fails (one run shows all problems); any failure fails.
 test: $(STAMP)
-	$(PY) -m mypy --strict agentkit_min tests
-	MYPYPATH=examples $(PY) -m mypy --strict examples/*.py fixtures/examples/construct.py
-	$(PY) -m pytest -q
+	status=0; \
+	$(PY) -m mypy --strict agentkit_min tests || status=1; \
+	MYPYPATH=examples $(PY) -m mypy --strict examples/*.py fixtures/examples/construct.py || status=1; \
+	$(PY) -m pytest -q || status=1; \
+	exit $$status
 
 test-all:
 	VENV=$(VENV) bash .ci/each-python
