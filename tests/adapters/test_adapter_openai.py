@@ -162,7 +162,7 @@ def test_unusable_arguments_become_a_marked_input_for_call_tool(raw: str) -> Non
     # issue 10: the model gets a ToolArgumentsError result it can correct (tests/tools/test_results.py)
     body = choice({"tool_calls": [{"id": "c", "function": {"name": "lookup", "arguments": raw}}]})
     output, _ = openai.parse_response(200, body)
-    assert output[0]["tools"][0]["input"] == {
+    assert output[0]["type"] == "tool_call" and output[0]["tools"][0]["input"] == {
         "$invalid_arguments": ("not valid JSON (Expecting value: line 1 column 6 (char 5))" if raw == '{"a": '
                                else "not a JSON object") + f": {raw!r}"}
 
