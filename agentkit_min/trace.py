@@ -208,8 +208,8 @@ def inference(trace: Trace, model: Any, prompt: list[Any], messages: list[Any]) 
     """Begin the span of one inference by `model` (the messages go to OpenTelemetry only)."""
     name = getattr(model, "model", None) or getattr(model, "name", None) or type(model).__name__
     name = name if type(name) is str else str(name)
-    return trace.begin("inference", name, {"model": name, "provider": getattr(model, "provider", None),
-                                           "prompt": prompt, "messages": len(messages)}, messages)
+    return trace.begin("inference", name, {"model": name, "provider": getattr(model, "provider", None), "prompt":
+                       prompt, "messages": len(messages), "output": None, "usage": None, "stop_reason": None}, messages)
 
 
 def inferred(trace: Trace, span: Span, response: Any) -> None:
