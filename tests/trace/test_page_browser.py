@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALL = "apt-get update -qq && apt-get install -y -qq chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage",
          "--host-resolver-rules=MAP * ~NOTFOUND"]  # and no name resolves: the page must need none
 
 
@@ -45,9 +46,16 @@ def chromium() -> str:
 
 
 def browse(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:
-    with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=120)
+    """Run Chromium once on a fresh profile; a start that hangs (seen once under load) is retried once."""
+    for attempt in range(2):
+        with tempfile.TemporaryDirectory() as profile:
+            try:
+                return subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *args],
+                                      capture_output=True, text=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                if attempt:
+                    raise
+    raise AssertionError("unreachable")
 
 
 class Elements(HTMLParser):
