@@ -7,6 +7,10 @@ API key (decision Q16). Here:
   idle connections are closed after `idle_seconds` (a reaper thread runs while any are idle)
   and at exit. The class is looked up on `http.client` per call: vcrpy swaps it while a
   cassette is active, so no connection crosses into or out of one (its stubs are never pooled);
+- `http.client` opens connections (TCP, a proxy's CONNECT tunnel, TLS); on them the request
+  is one write and the response is read by `_Reader` (status, headers, Content-Length,
+  chunked or close-delimited bodies): http.client's own request and header parsing cost
+  about twice our whole model path (bench/http.py). A vcrpy stub goes through http.client;
 - a pooled connection the peer closed is dropped before use; a request that fails on a reused
   one before any response byte is sent again once on a fresh one (the keep-alive race);
 - `timeout` bounds the whole attempt: each read gets only the time left (dripped headers
@@ -20,7 +24,6 @@ from __future__ import annotations
 import atexit
 import base64
 import http.client
-import io
 import socket
 import ssl
 import threading
@@ -34,6 +37,7 @@ from .errors import ResponseTooLargeError
 
 READ_LIMIT: ContextVar[int] = ContextVar("agentkit_min_read_limit", default=32 * 1024 * 1024)
 _CHUNK = 64 * 1024
+_MAX_HEAD = 64 * 1024  # http.client's own bound on a header line
 Key = Tuple[str, str, int, Any]
 
 
@@ -63,41 +67,114 @@ def _shutdown(conn: Any) -> None:
             pass
 
 
-class _Clock(io.RawIOBase):
-    """The socket reader under http.client's response: each read gets only the time left."""
+class _Reader:
+    """One response read from a socket (RFC 9112 section 6.3 framing), every read against the
+    attempt's clock; `received` counts the bytes (none: the request may be sent again)."""
 
-    def __init__(self, raw: Any, sock: socket.socket, exchange: _Exchange) -> None:
-        self.raw, self.sock, self.exchange = raw, sock, exchange
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self.sock, self.deadline, self.received, self.buf = sock, deadline, 0, bytearray()
+        self.idle: float | None = None  # a streamed body: the longest gap between reads
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        ex = self.exchange
-        left = ex.idle if ex.idle is not None else ex.deadline - time.monotonic()
+    def more(self) -> bool:
+        """Read once more into `buf`; False at the end of the connection."""
+        left = self.idle if self.idle is not None else self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("no complete response within the timeout")
         self.sock.settimeout(left)
-        n: int = self.raw.readinto(buffer) or 0
-        ex.received += n
-        return n
+        data = self.sock.recv(_CHUNK)
+        self.received += len(data)
+        self.buf += data
+        return bool(data)
 
-    def close(self) -> None:
-        self.raw.close()  # the SocketIO: the connection keeps the socket itself
-        super().close()
+    def line(self, end: bytes = b"\n") -> bytes:
+        while (at := self.buf.find(end)) < 0:
+            if len(self.buf) > _MAX_HEAD:
+                raise http.client.LineTooLong("response head or chunk line")
+            if not self.more():
+                raise (http.client.IncompleteRead(bytes(self.buf)) if self.buf else
+                       http.client.RemoteDisconnected("Remote end closed connection without response"))
+        line = bytes(self.buf[:at])
+        del self.buf[:at + len(end)]
+        return line.rstrip(b"\r")
+
+    def head(self) -> tuple[str, int, dict[str, str]]:
+        """(version, status, lower-cased headers, repeats joined with ", "); 1xx are skipped."""
+        while True:
+            lines = self.line(b"\r\n\r\n").decode("latin-1").split("\r\n")
+            version, _, rest = lines[0].partition(" ")
+            if not (version.startswith("HTTP/") and rest[:3].isdigit()):
+                raise ConnectionError(f"not an HTTP response: {lines[0][:100]!r}")
+            headers: dict[str, str] = {}
+            name = ""
+            for line in lines[1:]:
+                if line[:1] in (" ", "\t") and name:  # an obsolete folded continuation
+                    headers[name] += " " + line.strip()
+                    continue
+                name, _, value = line.partition(":")
+                name, value = name.strip().lower(), value.strip()
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            if not 100 <= int(rest[:3]) < 200:
+                return version, int(rest[:3]), headers
+
+    def exchange(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                 ) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
+        """Send the request in one write (no Nagle wait for a second); read the head.
+        (status, headers, body pieces, length, this reader if the connection can be reused)."""
+        head = [f"{method} {target} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
+        self.sock.settimeout(max(self.deadline - time.monotonic(), 0.001))
+        self.sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        version, status, received = self.head()
+        length: int | None = -1  # to the end of the connection
+        if status in (204, 304) or method == "HEAD":
+            length = 0
+        elif "chunked" in received.get("transfer-encoding", "").lower():
+            length = None
+        elif (declared := received.get("content-length", "")).isdigit():
+            length = int(declared)
+        keep = version == "HTTP/1.1" and length != -1 and "close" not in received.get("connection", "").lower()
+        return status, received, self.body(length), length, keep and self
+
+    def body(self, length: int | None) -> Iterator[bytes]:
+        """The body in pieces as they arrive: `length` bytes, chunked (None), or to EOF (-1)."""
+        if length is None:
+            while size := _chunk_size(self.line()):
+                yield from self.body(size)
+                if self.line():
+                    raise ConnectionError("a chunk of the response does not end with CRLF")
+            while self.line():  # trailers
+                pass
+            return
+        while length:
+            if not self.buf and not self.more():
+                if length > 0:
+                    raise http.client.IncompleteRead(b"", length)
+                return
+            n = len(self.buf) if length < 0 else min(length, len(self.buf))
+            piece = bytes(self.buf[:n])
+            del self.buf[:n]
+            length -= n if length > 0 else 0
+            yield piece
 
 
-class _Exchange:
-    """One request's clock; also http.client's `response_class`, so reads go through _Clock."""
+def _stub(conn: Any, deadline: float, method: str, target: str, headers: Mapping[str, str], body: bytes,
+          ) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
+    conn.timeout = max(deadline - time.monotonic(), 0.001)
+    conn.request(method, target, body, dict(headers))
+    response = conn.getresponse()
+    received: dict[str, str] = {}
+    for name, value in response.getheaders():
+        name = name.lower()
+        received[name] = f"{received[name]}, {value}" if name in received else value
+    return response.status, received, iter(lambda: response.read1(_CHUNK), b""), response.length, None  # never pooled
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline, self.received = deadline, 0
-        self.idle: float | None = None  # a streamed body: the longest gap between reads
 
-    def __call__(self, sock: Any, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
-        response = http.client.HTTPResponse(sock, *args, **kwargs)
-        response.fp = io.BufferedReader(_Clock(response.fp.detach(), sock, self))
-        return response
+def _chunk_size(line: bytes) -> int:
+    try:
+        if (size := int(line.split(b";", 1)[0], 16)) >= 0:
+            return size
+    except ValueError:
+        pass
+    raise ConnectionError(f"bad chunk size line in the response: {line[:40]!r}")
 
 
 class Pool:
@@ -113,19 +190,17 @@ class Pool:
         self._idle: dict[Key, list[tuple[Any, float]]] = {}
         self._lock = threading.Lock()
         self._reaping = self._registered = False
+        self._routes: dict[str, tuple[str, str, int, str, str]] = {}
 
     def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float,
              *, stream: bool = False) -> tuple[int, dict[str, str], Any]:
         """One request; see `agentkit_min.http.real_transport`."""
-        parts = urllib.parse.urlsplit(url)
-        scheme, host = parts.scheme, parts.hostname or ""
-        port = parts.port or (443 if scheme == "https" else 80)
+        scheme, host, port, name, target = self._routes.get(url) or self._route(url)
         cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
         key: Key = (scheme, host, port, cls)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        exchange, conn = _Exchange(time.monotonic() + timeout), self._take(key)
+        deadline, conn = time.monotonic() + timeout, self._take(key)
         while True:
-            reused, conn = conn is not None, conn or self._connect(cls, scheme, host, port)
+            reused, conn, reader = conn is not None, conn or self._connect(cls, scheme, host, port), None
             live = LIVE.get()
             if live is not None:
                 live.conns.append(conn)
@@ -133,48 +208,58 @@ class Pool:
                     conn.close()
                     raise ConnectionError("cancelled")
             try:
-                proxied = getattr(conn, "agentkit_proxy_headers", None)  # plain http via a proxy
-                return self._exchange(key, conn, exchange, method, url if proxied is not None else target,
-                                      {**headers, **(proxied or {})}, body, stream, timeout)
+                if type(conn).__module__ != "http.client":  # a vcrpy stub: through http.client's API
+                    status, received, pieces, length, keep = _stub(conn, deadline, method, target, headers, body)
+                else:
+                    if conn.sock is None:
+                        conn.timeout = max(deadline - time.monotonic(), 0.001)  # connect and TLS handshake
+                        conn.connect()
+                    proxied = getattr(conn, "agentkit_proxy_headers", None)  # plain http via a proxy
+                    reader = _Reader(conn.sock, deadline)
+                    status, received, pieces, length, keep = reader.exchange(
+                        method, url if proxied is not None else target,
+                        {"host": name, "accept-encoding": "identity", **headers, **(proxied or {})}, body)
+                if stream and 200 <= status < 300:
+                    if reader is not None:
+                        reader.idle = timeout
+                    return status, received, Body(self, key, conn, pieces, keep)
+                return status, received, self._read(key, conn, pieces, length, keep)
             except BaseException as exc:
                 _shutdown(conn)
                 conn.close()
                 dropped = isinstance(exc, (OSError, http.client.HTTPException))
-                if reused and dropped and not exchange.received and not isinstance(exc, TimeoutError):
+                if reused and dropped and reader and not reader.received and not isinstance(exc, TimeoutError):
                     conn = None  # the peer closed it while idle: once more on a fresh connection
                     continue
                 if isinstance(exc, http.client.HTTPException):
                     raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
                 raise
 
-    def _exchange(self, key: Key, conn: Any, exchange: _Exchange, method: str, target: str,
-                  headers: Mapping[str, str], body: bytes, stream: bool, timeout: float,
-                  ) -> tuple[int, dict[str, str], Any]:
-        left = max(exchange.deadline - time.monotonic(), 0.001)
-        if isinstance(conn.sock, socket.socket):
-            conn.sock.settimeout(left)
-        else:
-            conn.timeout = left  # bounds connect() and the TLS handshake
-        conn.response_class = exchange
-        conn.request(method, target, body, headers)
-        response = conn.getresponse()
-        received: dict[str, str] = {}
-        for name, value in response.getheaders():
-            name = name.lower()
-            received[name] = f"{received[name]}, {value}" if name in received else value
-        if stream and 200 <= response.status < 300:
-            exchange.idle = timeout
-            return response.status, received, Body(self, key, conn, response)
+    def _route(self, url: str) -> tuple[str, str, int, str, str]:
+        """(scheme, host, port, Host header, request target) of a URL, remembered."""
+        parts = urllib.parse.urlsplit(url)
+        scheme, host = parts.scheme, parts.hostname or ""
+        port, default = parts.port, 443 if scheme == "https" else 80
+        name = (f"[{host}]" if ":" in host else host) if host.isascii() else host.encode("idna").decode()
+        route = (scheme, host, port or default, name if port in (None, default) else f"{name}:{port}",
+                 (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        if len(self._routes) > 256:
+            self._routes.clear()
+        self._routes[url] = route
+        return route
+
+    def _read(self, key: Key, conn: Any, pieces: Iterator[bytes], length: int | None, keep: Any) -> bytes:
         limit, data = READ_LIMIT.get(), bytearray()
-        too_big = isinstance(response.length, int) and response.length > limit
-        while not too_big and (chunk := response.read1(_CHUNK)):
-            data += chunk
-            too_big = len(data) > limit
+        too_big = isinstance(length, int) and length > limit
+        for piece in () if too_big else pieces:
+            data += piece
+            if too_big := len(data) > limit:
+                break
         if too_big:
             raise ResponseTooLargeError(f"the response from {key[1]} is over the limit of {limit} bytes "
                                         f"(max_response_bytes)")
-        self._finish(key, conn, response)
-        return response.status, received, bytes(data)
+        self._finish(key, conn, keep)
+        return bytes(data)
 
     def _connect(self, cls: Any, scheme: str, host: str, port: int) -> Any:
         options: dict[str, Any] = {}
@@ -183,10 +268,7 @@ class Pool:
             options["context"] = self.ssl_context
         proxy = urllib.request.getproxies().get(scheme)
         if not proxy or urllib.request.proxy_bypass(host):
-            conn = cls(host, port, **options)
-            if type(conn).__module__ == "http.client":  # not a vcrpy stub
-                conn._send_output = _one_write.__get__(conn)
-            return conn
+            return cls(host, port, **options)
         p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         user = f"{urllib.parse.unquote(p.username or '')}:{urllib.parse.unquote(p.password or '')}"
         auth = {"Proxy-Authorization": f"Basic {base64.b64encode(user.encode()).decode()}"} if p.username else {}
@@ -213,13 +295,9 @@ class Pool:
             conn.close()
         return found
 
-    def _finish(self, key: Key, conn: Any, response: Any) -> None:
-        length = response.length
-        response.close()  # http.client's read1 never marks a length-framed body done by itself
-        if isinstance(length, int) and length > 0:  # the peer closed before Content-Length
-            conn.close()
-            raise http.client.IncompleteRead(b"", length)
-        if getattr(response, "will_close", True) is not False or not isinstance(conn.sock, socket.socket):
+    def _finish(self, key: Key | None, conn: Any, keep: Any) -> None:
+        """Pool `conn` after a response read to its end, if `keep` (its reader) has nothing left over."""
+        if key is None or not keep or keep.buf:
             conn.close()
             return
         with self._lock:
@@ -264,17 +342,6 @@ class Pool:
             return sum(len(v) for v in self._idle.values())
 
 
-def _one_write(self: Any, message_body: Any = None, encode_chunked: bool = False) -> None:
-    # http.client sends the head and a bytes body in two send() calls: with Nagle's algorithm
-    # the second waits for the ACK of the first. One write instead.
-    if not isinstance(message_body, bytes):
-        return type(self)._send_output(self, message_body, encode_chunked)  # type: ignore[no-any-return]
-    self._buffer.extend((b"", message_body))
-    data = b"\r\n".join(self._buffer)
-    del self._buffer[:]
-    self.send(data)
-
-
 def _open(conn: Any) -> bool:
     """False when the peer has closed (or written to) an idle connection."""
     sock = conn.sock
@@ -296,8 +363,8 @@ class Body:
     over the timeout, ConnectionError on a drop); read to its end, the connection is pooled;
     `close()` drops it."""
 
-    def __init__(self, pool: Pool, key: Key, conn: Any, response: Any) -> None:
-        self._pool, self._key, self._conn, self._response = pool, key, conn, response
+    def __init__(self, pool: Pool, key: Key | None, conn: Any, pieces: Iterator[bytes], keep: Any) -> None:
+        self._pool, self._key, self._conn, self._pieces, self._keep = pool, key, conn, pieces, keep
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -306,11 +373,11 @@ class Body:
         if self._conn is None:
             raise StopIteration
         try:
-            chunk: bytes = self._response.read1(_CHUNK)
-            if chunk:
-                return chunk
+            for chunk in self._pieces:
+                if chunk:
+                    return chunk
             conn, self._conn = self._conn, None
-            self._pool._finish(self._key, conn, self._response)
+            self._pool._finish(self._key, conn, self._keep)
         except BaseException as exc:
             self.close()
             if isinstance(exc, http.client.HTTPException):

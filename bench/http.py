@@ -9,8 +9,9 @@ over TLS (a self-signed certificate this script makes with the `openssl` CLI in 
 directory). For each provider and scheme it times, interleaved request by request (the
 order rotating), so load from elsewhere on the machine hits every path alike:
 
-    bare       one `http.client` connection kept alive: request() + getresponse() + read() of
-               the same JSON body, TCP_NODELAY set (else Nagle and delayed ACKs stall it)
+    bare       one `http.client` connection kept alive: request() of the same body bytes,
+               getresponse(), read() and `json.loads` of the reply (every real call decodes
+               it), TCP_NODELAY set (else Nagle and delayed ACKs stall it)
     sync       `model.infer_sync(...)`: build_request, JSON encoding, header checks,
                `http.post_json` (pool, deadlines, retry bookkeeping, decoding), parse_response
     await      `await model.infer(...)`: the same, the attempt on an `_aio.in_thread` worker
@@ -136,9 +137,9 @@ class Bare:
         assert self.conn.sock is not None
         self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> Any:
         self.conn.request("POST", path, body, headers)
-        self.conn.getresponse().read()
+        return json.loads(self.conn.getresponse().read())  # decoding the reply is part of any call
 
 
 async def measure(model: ProviderModel, bare: Bare, path: str, body: bytes, headers: dict[str, str],
@@ -205,7 +206,8 @@ def main() -> None:
         assert child.stdout is not None
         ports = dict(zip(("http", "https"), map(int, child.stdout.readline().split())))
         print(f"bench/http.py: {args.rounds} rounds x {args.requests} requests per path, interleaved; fake "
-              f"provider in another process on 127.0.0.1; median per request; load={os.getloadavg()[0]:.1f}")
+              f"provider in another process on 127.0.0.1; bare = http.client request + read + json.loads; "
+              f"median per request; load={os.getloadavg()[0]:.1f}")
         print(f"{'provider':<10} {'scheme':<6} {'bare':>8} {'sync':>8} {'ratio':>6} {'await':>8} {'ratio':>6} "
               f"{'hop':>7}")
         worst = {"sync": 0.0, "await": 0.0}

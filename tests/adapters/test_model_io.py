@@ -556,3 +556,46 @@ def test_an_http_proxy_from_the_environment_gets_absolute_urls_and_its_credentia
     assert path == "http://models.example.test/v1/chat/completions"
     assert headers["proxy-authorization"] == "Basic dXNlcjpwQHNz"  # base64("user:p@ss")
     assert headers["host"] == "models.example.test"
+
+
+# --- response framing (our reader on http.client's connections) -------------------------------
+
+def raw(data: bytes, keep: bool = True) -> Action:
+    def act(sock: socket.socket) -> bool:
+        sock.sendall(data)
+        return keep
+    return act
+
+
+BODY = json.dumps(fakes.response("openai", {"text": "framed"}, 1, "m")).encode()
+FRAMINGS = {  # constructed responses: every framing RFC 9112 section 6.3 allows a server
+    "chunked, extension, trailer": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    b"5;ext=1\r\n" + BODY[:5] + b"\r\n%x\r\n" % (len(BODY) - 5) + BODY[5:]
+                                    + b"\r\n0\r\nX-Trailer: t\r\n\r\n", True, 1),
+    "interim 100, folded header": (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\n"
+                                   b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY, True, 1),
+    "HTTP/1.0 until close": (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + BODY, False, 2),
+    "Connection: close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(BODY)
+                          + BODY, False, 2),
+}
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_every_response_framing_is_read_whole_and_pooled_only_when_reusable(framing: str) -> None:
+    data, keep, connections = FRAMINGS[framing]
+    with Server(raw(data, keep)) as server:
+        m = model(openai, server.url)
+        assert [infer(m).output[0]["content"] for _ in range(2)] == ["framed", "framed"]
+        assert server.accepted == connections and http.POOL.idle_count() == (1 if keep else 0)
+        response = http.post_json("openai", server.url + "/v1/x", {}, {})
+    assert response.status == 200 and response.text == BODY.decode()
+    assert response.headers.get("x-folded") == ("a b" if "folded" in framing else None)
+
+
+@pytest.mark.parametrize("data", [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                                  b"SSH-2.0-OpenSSH\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000])
+def test_a_malformed_response_is_a_connection_error(data: bytes) -> None:
+    with Server(raw(data, keep=False)) as server:
+        with pytest.raises(ModelConnectionError):
+            infer(model(openai, server.url, max_retries=0))
