@@ -25,8 +25,8 @@ Then sync the app in the Inngest dashboard with the URL ending in /api/inngest a
 event `my-agentkit-network/network-my-network` with data `{"input": "..."}`: each inference
 and tool call of the run is a memoised step, so a retried run never repeats them. With
 OPENAI_API_KEY set the agent uses gpt-4o; without it a deterministic test double answers
-(tests/test_examples.py and tests/test_inngest.py drive this app over HTTP with an executor
-double that speaks Inngest's protocol).
+(tests/test_examples.py and tests/test_inngest_http.py drive this app over HTTP with an
+executor double that speaks Inngest's protocol).
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def served(app: Any) -> Iterator[str]:
 class Counted:
     """The example's offline model and search tool, counting their calls."""
 
-    def __init__(self, example: ModuleType, monkeypatch: pytest.MonkeyPatch, fail_at: set[int] = set()) -> None:
+    def __init__(self, example: ModuleType, monkeypatch: pytest.MonkeyPatch,
+                 fail_at: frozenset[int] = frozenset()) -> None:
         self.searches: list[Any] = []
         self.fail_at = fail_at
         self.model = FunctionModel(self.reply)
@@ -140,7 +141,7 @@ def test_cloud_mode_refuses_unsigned_and_forged_requests(example: ModuleType,
 
 def test_a_failed_inference_is_retried_without_repeating_completed_steps(
         example: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    counted = Counted(example, monkeypatch, fail_at={2})  # the second inference fails once
+    counted = Counted(example, monkeypatch, fail_at=frozenset({2}))  # the second inference fails once
     client = inngest.Inngest(app_id=example.APP_ID, is_production=True, signing_key=KEY)
     fn = network_function(client, example.research_network(counted.model), retries=1)
     with served(example.create_app(client, [fn])) as url:
@@ -158,7 +159,7 @@ def test_a_failed_inference_is_retried_without_repeating_completed_steps(
 
 def test_retries_are_bounded_by_the_function_config(example: ModuleType,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    counted = Counted(example, monkeypatch, fail_at={2, 3, 4, 5})
+    counted = Counted(example, monkeypatch, fail_at=frozenset({2, 3, 4, 5}))
     client = inngest.Inngest(app_id=example.APP_ID, is_production=True, signing_key=KEY)
     fn = network_function(client, example.research_network(counted.model), retries=1)
     with served(example.create_app(client, [fn])) as url:
