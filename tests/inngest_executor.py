@@ -156,7 +156,7 @@ class Executor:
                     memos[step_id] = {"error": op.get("error")}
                     attempt = 0
                 elif kind == "WaitForEvent":
-                    run.waits.append({"name": name, **(op.get("opts") or {})})
+                    run.waits.append({"step": name, "event": op.get("name"), **(op.get("opts") or {})})
                     memos[step_id] = answers[name]  # the matched event, or None for a timeout
                 elif kind == "InvokeFunction":
                     memos[step_id] = {"data": answers[name]}

@@ -183,3 +183,36 @@ def test_dev_mode_runs_unsigned(example: ModuleType, monkeypatch: pytest.MonkeyP
     assert run.status == "completed", run.function_errors
     assert run.steps == expected_steps(run)
     assert len(counted.model.requests) == 2 and len(counted.searches) == 1
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_human_in_the_loop_waits_over_http(example: ModuleType, answered: bool) -> None:
+    from agentkit_min import create_agent, create_network, create_tool
+    from agentkit_min.inngest import match
+    from agentkit_min.testing import ScriptedModel, text, tool_call
+
+    async def ask_developer(args: dict[str, Any], ctx: Any) -> Any:
+        got = await ctx.step.wait_for_event("developer.response", timeout=4 * 3600,
+                                            event="app/support.ticket.developer-response",
+                                            if_exp=match("data.ticketId"))
+        return {"answer": got["data"]["answer"]} if got else {"error": "No developer response provided"}
+
+    model = ScriptedModel([tool_call("ask_developer", {}), text("Resolved")])
+    tool = create_tool(name="ask_developer", handler=ask_developer, uses_step=True)
+    agent = create_agent(name="Tech", system="s", model=model, tools=[tool])
+    network = create_network(name="Support", agents=[agent],
+                             router=lambda args: agent if args.call_count < 2 else None)
+    client = inngest.Inngest(app_id="support", is_production=True, signing_key=KEY)
+    reply = {"name": "app/support.ticket.developer-response", "data": {"ticketId": "T-7", "answer": "restart it"},
+             "id": "evt-1", "ts": 1700000000000}
+    with served(example.create_app(client, [network_function(client, network)])) as url:
+        run = Executor(url, signing_key=KEY).run(
+            "support-network-support", "support/network-support", {"input": "Prod is down", "ticketId": "T-7"},
+            answers={"developer.response": reply if answered else None})
+    assert run.status == "completed", run.function_errors
+    assert run.waits == [{"step": "developer.response", "event": "app/support.ticket.developer-response",
+                          "if": "event.data.ticketId == async.data.ticketId", "timeout": "4h"}]
+    content = run.output["results"][0]["toolCalls"][0]["content"]
+    assert content == ({"data": {"answer": "restart it"}} if answered else
+                       {"data": {"error": "No developer response provided"}})
+    assert len(model.requests) == 2  # the wait did not repeat the first inference
