@@ -8,6 +8,7 @@ import contextvars
 import inspect
 import queue
 import threading
+import weakref
 from typing import Any, Callable, Coroutine, TypeVar
 
 from .errors import UsageError
@@ -31,12 +32,15 @@ class _Workers:
     # Why not asyncio.to_thread: the loop's default executor has min(32, cpus + 4) workers
     # (6 on a 2-core machine), a hidden cap on concurrent model calls and blocking tools.
     # This pool reuses idle threads and starts a new one whenever none is idle: no cap.
+    # Results go back to each loop in batches: one wake-up (a self-pipe write, a GIL hand-off)
+    # for all the results that finish while the loop is busy, not one per result.
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], tuple[Any, Callable[[], None]]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
+        self._done: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], tuple[Any, Callable[[], None]]]) -> None:
         with self._lock:
             spawn = self._idle == 0
             if not spawn:
@@ -55,9 +59,23 @@ class _Workers:
                         self._idle -= 1
                         return
                 continue
-            job()
+            loop, settle = job()
             with self._lock:
                 self._idle += 1
+                wake = loop not in self._done
+                self._done.setdefault(loop, []).append(settle)
+            if wake:
+                try:
+                    loop.call_soon_threadsafe(self._drain, loop)
+                except RuntimeError:  # the loop closed while we worked: nobody is waiting any more
+                    with self._lock:
+                        self._done.pop(loop, None)
+
+    def _drain(self, loop: Any) -> None:
+        with self._lock:
+            batch = self._done.pop(loop, [])
+        for settle in batch:
+            settle()
 
 
 _WORKERS = _Workers()
@@ -74,19 +92,17 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     future: asyncio.Future[T] = loop.create_future()
     context = contextvars.copy_context()
 
-    def settle(ok: bool, value: Any) -> None:
-        if not future.done():
-            future.set_result(value) if ok else future.set_exception(value)
-
-    def job() -> None:
+    def job() -> tuple[Any, Callable[[], None]]:
+        value: Any
         try:
-            outcome: tuple[bool, Any] = (True, context.run(fn, *args))
+            ok, value = True, context.run(fn, *args)
         except BaseException as exc:  # handed to the awaiting task, never lost in the thread
-            outcome = (False, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:  # the loop closed while we worked: nobody is waiting any more
-            pass
+            ok, value = False, exc
+
+        def settle() -> None:
+            if not future.done():
+                future.set_result(value) if ok else future.set_exception(value)
+        return loop, settle
 
     _WORKERS.submit(job)
     return await future

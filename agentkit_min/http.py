@@ -78,6 +78,7 @@ SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api
 _SECRET_QUERY = re.compile(r"([?&](?:key|api[-_]?key)=)[^&#]*", re.IGNORECASE)
 _URL_KEY = re.compile(r"[?&](?:key|api[-_]?key)=([^&#]*)", re.IGNORECASE)
 _HEADER_OK = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_NAME_OK = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 _URL_BAD = re.compile(r"[\x00-\x20\x7f]")
 _RETRY_INFO = re.compile(r'"retryDelay": "(\d+(?:\.\d+)?)s"')
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(..., ensure_ascii=False) rebuilds it
@@ -186,7 +187,7 @@ def _is_loopback(url: str) -> bool:
 
 def decode_body(text: str) -> Any:
     """JSON when the text is JSON, else the text (so error pages and truncation survive)."""
-    if not text.strip():
+    if not text or text.isspace():
         return text
     try:
         return json.loads(text)
@@ -212,10 +213,10 @@ class _Call:
                 f"Real model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS is False); refusing "
                 f"POST {redact_url(url)}. Replay a cassette, use a test model, or set ALLOW_MODEL_REQUESTS = True.")
         self.headers = {"content-type": "application/json", **headers}
-        for name, value in self.headers.items():  # http.client's own error would quote the key
-            if not _HEADER_OK.fullmatch(value) or not _HEADER_OK.fullmatch(name):
-                raise UsageError(f"{provider}: the {name!r} header has a control or non-Latin-1 character "
-                                 f"(the value is not shown); check how the key or value was read")
+        if not (_HEADER_OK.fullmatch("".join(self.headers.values())) and _NAME_OK.fullmatch("".join(self.headers))):
+            name = next(k for k, v in self.headers.items() if not (_HEADER_OK.fullmatch(v) and _NAME_OK.fullmatch(k)))
+            raise UsageError(f"{provider}: the {name!r} header has a control or non-Latin-1 character "
+                             f"(the value is not shown); check how the key or value was read")
         if _URL_BAD.search(url):
             raise UsageError(f"{provider}: the URL has a space or control character: {redact_url(url)!r}")
         self.data = _ENCODER.encode(body).encode("utf-8")
@@ -272,7 +273,7 @@ class _Call:
             retryable = status >= 400 and (hint == "true" or (
                 hint != "false" and (status in RETRY_STATUSES or status >= 500)))
             wait = retry_after_seconds(response.headers, body=response.body) if retryable else None
-            delay = self.policy.backoff(self.attempt - 1) if wait is None else wait
+            delay = 0.0 if not retryable else self.policy.backoff(self.attempt - 1) if wait is None else wait
             final = (not retryable or self.attempt > self.policy.max_retries or delay >= left
                      or delay > self.policy.max_retry_after or bool(self.no_retry and self.no_retry(response)))
         self._notify(status, error, None if final else delay)
