@@ -56,6 +56,9 @@ ANNOTATIONS = frozenset("description title default examples example $schema $id 
                         "readOnly writeOnly contentMediaType contentEncoding contentSchema discriminator "
                         "propertyOrdering".split())
 _MISSING: Any = object()
+_NOT_QUICK = ENFORCED - {"type", "properties", "required", "additionalProperties", "items", "enum", "$defs",
+                         "definitions"}
+_NONE: dict[str, Any] = {}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
 _DATE_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
@@ -70,9 +73,46 @@ def validate(instance: Any, schema: Mapping[str, Any]) -> list[str]:
         `"$.items[2]: expected integer, got string"`; empty when valid. A malformed schema is
         reported as `"<path>: invalid schema: ..."`.
     """
+    try:
+        if _quick(instance, schema, 1_000) >= 0:
+            return []
+    except Exception:  # e.g. a malformed schema: the full check below reports it
+        pass
     checker = _Validator(schema)
     checker.check(instance, schema, "$", 0)
     return checker.errors
+
+
+def _quick(value: Any, schema: Any, budget: int) -> int:
+    """The common case, cheaply: the budget left after showing `value` valid against a schema of
+    only type, properties, required, boolean additionalProperties, items, string enums (and
+    annotations); -1 when not shown (invalid, other keywords, or `budget` values checked)."""
+    if schema is True:
+        return budget - 1
+    kind = _EXACT.get(type(value))
+    if type(schema) is not dict or not schema.keys().isdisjoint(_NOT_QUICK) or kind is None or budget <= 0:
+        return -1
+    wanted = schema.get("type", kind)
+    if wanted != kind and (type(wanted) is not list or kind not in wanted and not (
+            kind == "integer" and "number" in wanted) or not all(name in _TYPES for name in wanted)):
+        return -1  # "number" matches an integer; the full check handles 1.0 as "integer"
+    if "enum" in schema and (kind != "string" or type(schema["enum"]) is not list or value not in schema["enum"]):
+        return -1
+    if kind == "object":
+        props, extra = schema.get("properties", _NONE), schema.get("additionalProperties", True)
+        required = schema.get("required", [])
+        if type(props) is not dict or type(required) is not list or not all(
+                type(n) is str and n in value for n in required) or extra is not True and (
+                extra is not False or len(value) > len(props) or not all(k in props for k in value)):
+            return -1
+        for name, sub in props.items():
+            if name in value and (budget := _quick(value[name], sub, budget)) < 0:
+                return -1
+    elif kind == "array" and schema.get("items", True) is not True:
+        for item in value:
+            if (budget := _quick(item, schema["items"], budget)) < 0:
+                return -1
+    return budget - 1
 
 
 class _Validator:

@@ -8,7 +8,7 @@ from datetime import timezone
 from typing import Any, Dict, List, Literal, Optional, Union
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agentkit_min.errors import UsageError
@@ -882,3 +882,34 @@ def test_property_generated_values_validate_and_mutations_are_located(data: st.D
     errors = validate(mutated, schema)
     # Either the error is reported at the mutated path, or (inside anyOf/oneOf) its summary names it.
     assert any(e.startswith(f"{path}: ") or f" {path}: " in e for e in errors), (path, errors)
+
+
+# The quick path of `validate` (plain schemas) must say "valid" only when the full check does.
+KEYS = ["a", "b", ""]
+plain_schemas: st.SearchStrategy[Any] = st.recursive(
+    st.fixed_dictionaries({}, optional={"type": st.sampled_from(TYPE_NAMES) | st.lists(
+        st.sampled_from(TYPE_NAMES + ["bogus"]), max_size=3), "enum": st.lists(st.text("ab", max_size=1), max_size=3),
+        "description": st.text(max_size=3)}) | st.booleans(),
+    lambda kids: st.fixed_dictionaries({"type": st.sampled_from(["object", "object", "array"])}, optional={
+        "properties": st.dictionaries(st.sampled_from(KEYS), kids, max_size=3),
+        "required": st.lists(st.sampled_from(KEYS), max_size=2), "items": kids,
+        "additionalProperties": st.booleans() | kids}),
+    max_leaves=8)
+plain_values: st.SearchStrategy[Any] = st.recursive(
+    st.text("ab", max_size=1) | st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from([1.0, 0.5]),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.sampled_from(KEYS), kids, max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=600, deadline=None)
+@example(instance={"a": "a"}, schema={"properties": {"a": {"enum": ["b"]}}})
+@example(instance=["a"], schema={"items": {"type": ["string", "bogus"]}})
+@example(instance={"a": 1, "": 1.0}, schema={"properties": {"a": {"type": ["number"]}, "": {"type": "integer"}}})
+@given(instance=st.dictionaries(st.sampled_from(KEYS), plain_values) | plain_values | json_values,
+       schema=plain_schemas | any_schemas)
+def test_property_quick_path_agrees_with_the_full_check(instance: Any, schema: Any) -> None:
+    from agentkit_min.schema import _Validator
+
+    full = _Validator(schema)
+    full.check(instance, schema, "$", 0)
+    assert validate(instance, schema) == full.errors
