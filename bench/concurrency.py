@@ -9,6 +9,11 @@ HTTP request through `ProviderModel.infer`. For each N, N runs start at once
 (`asyncio.gather`); the wall time is compared with one run measured in the same round, the
 sizes interleaved round by round (targets: N=200 <= 1.5x, N=1000 <= 3x).
 
+The floor: in the same rounds, N bare requests (the same body) from an asyncio client on N
+kept-alive connections (no framework, no threads), reading and decoding each reply. It shows
+what the provider and this machine allow at each N; floor(N) / wall(1) is the best ratio any
+client could get here.
+
 Second part: 10 concurrent runs whose synchronous tool handler blocks for 0.2 s (`time.sleep`),
 the provider answering at once (a tool call, then text): target <= 0.4 s in all, which holds
 only if sync handlers run off the event loop.
@@ -33,6 +38,8 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 from agentkit_min import create_agent, create_network, create_tool  # noqa: E402
+from agentkit_min.adapters.openai import build_request  # noqa: E402
+from agentkit_min.messages import text_message  # noqa: E402
 from agentkit_min.models import openai  # noqa: E402
 
 TEXT = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
@@ -89,6 +96,35 @@ async def wall(net: Any, n: int) -> float:
     return elapsed
 
 
+class Floor:
+    """The provider alone with a bare client: one POST on each of N kept-alive connections."""
+
+    def __init__(self, port: int) -> None:
+        body = json.dumps(build_request("m", [text_message("system", "Answer."), text_message("user", "go")],
+                                        [], "auto").body).encode()
+        self.request = (b"POST /slow/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: "
+                        b"application/json\r\nAuthorization: Bearer bench-key\r\nContent-Length: %d\r\n\r\n%s"
+                        % (port, len(body), body))
+        self.port = port
+        self.conns: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def wall(self, n: int) -> float:
+        while len(self.conns) < n:  # connected before the clock starts, as our pool is after round one
+            self.conns += await asyncio.gather(*(asyncio.open_connection("127.0.0.1", self.port)
+                                                 for _ in range(min(n - len(self.conns), 200))))
+        start = time.perf_counter()
+        replies = await asyncio.gather(*(self._post(*conn) for conn in self.conns[:n]))
+        elapsed = time.perf_counter() - start
+        assert all(r["choices"][0]["message"]["content"] == "done" for r in replies)
+        return elapsed
+
+    async def _post(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
+        writer.write(self.request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        return json.loads(await reader.readexactly(length))
+
+
 def block(args: Any, ctx: Any) -> str:
     time.sleep(0.2)  # a blocking, synchronous handler
     return "ok"
@@ -106,38 +142,47 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     child = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
-    base = f"http://127.0.0.1:{int(child.stdout.readline())}"
+    port = int(child.stdout.readline())
+    base = f"http://127.0.0.1:{port}"
     try:
         slow = network(base + "/slow/v1/", [])
         fast = network(base + "/fast/v1/", [create_tool(name="block", description="Blocks 0.2 s.",
                                                         parameters={"type": "object", "properties": {}},
                                                         handler=block)], turns=2)
 
-        async def measure() -> tuple[dict[int, list[float]], list[float]]:
-            await wall(slow, 20)  # warm up: threads, connections
-            times: dict[int, list[float]] = {n: [] for n in sizes}
-            tools: list[float] = []
-            for _ in range(args.rounds):
-                for n in sizes:
-                    times[n].append(await wall(slow, n))
-                tools.append(await wall(fast, 10))
-            return times, tools
+        floor = Floor(port)
 
-        times, tools = asyncio.run(measure())
+        async def measure() -> tuple[dict[int, list[float]], dict[int, list[float]], list[float]]:
+            await wall(slow, 20)  # warm up: threads, connections
+            await floor.wall(20)
+            times: dict[int, list[float]] = {n: [] for n in sizes}
+            floors: dict[int, list[float]] = {n: [] for n in sizes}
+            tools: list[float] = []
+            for i in range(args.rounds):
+                for n in sizes:  # which goes first alternates round by round
+                    for ours in (True, False)[:: 1 if i % 2 == 0 else -1]:
+                        (times if ours else floors)[n].append(await (wall(slow, n) if ours else floor.wall(n)))
+                tools.append(await wall(fast, 10))
+            for _, writer in floor.conns:
+                writer.close()
+            return times, floors, tools
+
+        times, floors, tools = asyncio.run(measure())
     finally:
         child.terminate()
         child.wait(timeout=10)
     base_time = statistics.median(times[sizes[0]])
     print(f"bench/concurrency.py: {args.rounds} rounds, sizes interleaved; provider answers after 200 ms "
           f"(own process); median wall time per size; cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}")
-    print(f"{'N runs':>7} {'wall':>9} {'wall(N)/wall(1)':>16}   target")
+    print(f"{'N runs':>7} {'wall':>9} {'wall(N)/wall(1)':>16} {'floor':>9} {'floor/wall(1)':>14}   target")
     targets = {200: 1.5, 1000: 3.0}
     for n in sizes:
-        median = statistics.median(times[n])
+        median, bare = statistics.median(times[n]), statistics.median(floors[n])
         ratio = median / base_time
         target = targets.get(n)
         verdict = f"<= {target}x: {'met' if ratio <= target else 'NOT met'}" if target else ""
-        print(f"{n:>7} {median * 1000:>7.0f}ms {ratio:>15.2f}x   {verdict}")
+        print(f"{n:>7} {median * 1000:>7.0f}ms {ratio:>15.2f}x {bare * 1000:>7.0f}ms {bare / base_time:>13.2f}x   "
+              f"{verdict}")
     best = min(tools)
     print(f"10 runs, sync tool blocking 0.2 s: median {statistics.median(tools):.3f}s, best {best:.3f}s "
           f"(target <= 0.4 s: {'met' if statistics.median(tools) <= 0.4 else 'NOT met'})")
