@@ -178,30 +178,33 @@ class Agent:
                     if "history" in change:
                         prior, current = _split(list(change["history"]), prior.into([]))
             messages = _assemble(prompt, prior, current)
-            step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}"
+            step = run.step  # step ids only for durable engines
+            step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}" if step else ""
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
             span = inference(run.trace, chosen, prompt, messages)
-            response = await self._infer(chosen, messages, tools, run.step, step_id, parts)
+            response = await self._infer(chosen, messages, tools, step, step_id, parts)
             inferred(run.trace, span, response)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
             if self.lifecycle.on_response is not None:
                 result = await maybe_await(self.lifecycle.on_response(ResultArgs(self, run, result))) or result
-            if not (parts and parts.streamed):  # a streamed reply was published as it arrived
+            streamed = bool(parts and parts.streamed)  # a streamed reply was published as it arrived
+            if stream and not streamed:
                 await _stream_text(stream, run, result)
-            ctx = ToolContext(run, self, run.step)
-            for msg in result.output:
-                if msg["type"] != "tool_call":
-                    continue
+            calls = [m for m in result.output if m["type"] == "tool_call"]
+            if calls:
+                ctx = ToolContext(run, self, step)
+            for msg in calls:
                 for call in msg["tools"]:
-                    tool_result = await call_tool(tools, call, ctx, f"{step_id}:tool:{call['id']}")
+                    tool_result = await call_tool(tools, call, ctx, f"{step_id}:tool:{call['id']}" if step else None)
                     result.tool_calls.append(tool_result)
-                    await _stream_tool(stream, run, tool_result, not (parts and parts.streamed))
+                    if stream:
+                        await _stream_tool(stream, run, tool_result, not streamed)
             if stream and result.usage:
                 await stream.emit("usage.updated", {"runId": run.agent_run_id,
                                                     "messageId": run.agent_message_id, "usage": dict(result.usage)})
             total = _merge(total, result)
-            if not any(m["type"] == "tool_call" for m in result.output):
+            if not calls or turn == max_inferences - 1:  # no tool call, or the last turn
                 break
             current = current + _Joined.of([*result.output, *result.tool_calls])
         assert total is not None  # max_inferences >= 1
@@ -228,29 +231,33 @@ class Agent:
     async def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
                      step: Step | None, step_id: str, parts: Parts | None = None) -> ModelResponse:
         choice = self.tool_choice or "auto"
-        token = DELTA_SINK.set(parts)  # always set: None keeps an outer run's sink from leaking in
+        # None too when an outer run's sink is set, so it does not leak in
+        token = DELTA_SINK.set(parts) if parts is not None or DELTA_SINK.get() is not None else None
         try:
             if step is None:
                 response = await model.infer(messages, list(tools.values()), choice)
-            else:
-                async def infer_json() -> dict[str, Any]:
-                    resp = await model.infer(messages, list(tools.values()), choice)
-                    return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
-
-                data = await step.run(step_id, infer_json)  # memoised: a replay does not call the model
+            else:  # memoised: a replay does not call the model
+                data = await step.run(step_id, _infer_json, model, messages, list(tools.values()), choice)
                 response = ModelResponse(output=data["output"], raw=data.get("raw"), usage=Usage(**(data.get("usage") or {})))  # type: ignore[typeddict-item]
         finally:
-            DELTA_SINK.reset(token)
+            if token is not None:
+                DELTA_SINK.reset(token)
         if parts is not None:
             await parts.close()
         return response
+
+
+async def _infer_json(model: Model, messages: list[Message], tools: list[Tool], choice: str) -> dict[str, Any]:
+    resp = await model.infer(messages, tools, choice)
+    return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
 
 
 def _assemble(prompt: list[Message], prior: _Joined, current: _Joined) -> list[Message]:
     """Decision Q6: system, prior history, user input, this run's messages, prefill."""
     messages = prior.into([m for m in prompt if m["role"] == "system"])
     messages += [m for m in prompt if m["role"] not in ("system", "assistant")]
-    return current.into(messages) + [m for m in prompt if m["role"] == "assistant"]
+    current.into(messages).extend(m for m in prompt if m["role"] == "assistant")
+    return messages
 
 
 def _split(history: list[Message], prior: list[Message]) -> tuple[_Joined, _Joined]:
@@ -277,19 +284,14 @@ def _raw(raw: Any) -> str:
     return raw if isinstance(raw, str) else json.dumps(raw, default=str)
 
 
-async def _stream_text(stream: StreamingContext | None, run: NetworkRun, result: AgentResult) -> None:
-    if stream is None:
-        return
+async def _stream_text(stream: StreamingContext, run: NetworkRun, result: AgentResult) -> None:
     texts = [m for m in result.output if m["type"] == "text" and m["role"] == "assistant"]
     if texts:  # AgentKit streams the last assistant text of each inference
         await stream.part(run.agent_run_id, run.agent_message_id, "text", "text.delta",
                           message_text(texts[-1]))
 
 
-async def _stream_tool(stream: StreamingContext | None, run: NetworkRun, tool_result: Any,
-                       call_part: bool = True) -> None:
-    if stream is None:
-        return
+async def _stream_tool(stream: StreamingContext, run: NetworkRun, tool_result: Any, call_part: bool = True) -> None:
     name = tool_result["tool"]["name"]
     extra = {"toolName": name, "toolCallId": tool_result["tool"]["id"]}
     if call_part:  # False: the call's arguments were streamed as they arrived
