@@ -44,38 +44,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "AgentKitError",
-    "UsageError",
-    "MissingAPIKeyError",
-    "ModelError",
-    "ModelHTTPError",
-    "AuthenticationError",
-    "RateLimitError",
-    "QuotaExceededError",
-    "ContextLengthError",
-    "ServerError",
-    "ModelResponseError",
-    "ResponseTooLargeError",
-    "ModelConnectionError",
-    "ModelTimeoutError",
-    "ScriptExhaustedError",
-    "ToolError",
-    "ToolNotFoundError",
-    "ToolArgumentsError",
-    "ToolExecutionError",
-    "ToolResultError",
-    "RoutingError",
-    "HistoryError",
-    "HistoryBusyError",
-    "HistoryDataError",
-    "ProtocolError",
-    "LocalProtocolError",
-    "RemoteProtocolError",
-    "TransportError",
-    "MCPError",
-    "MCPRemoteError",
-    "MCPConnectionError",
-    "MCPTimeoutError",
+    "AgentKitError", "UsageError", "MissingAPIKeyError", "ModelError", "ModelHTTPError",
+    "AuthenticationError", "RateLimitError", "QuotaExceededError", "ContextLengthError", "ServerError",
+    "ModelResponseError", "ResponseTooLargeError", "ModelConnectionError", "ModelTimeoutError",
+    "ScriptExhaustedError", "ToolError", "ToolNotFoundError", "ToolArgumentsError",
+    "ToolExecutionError", "ToolResultError", "RoutingError", "HistoryError", "HistoryBusyError",
+    "HistoryDataError", "ProtocolError", "LocalProtocolError", "RemoteProtocolError", "TransportError",
+    "MCPError", "MCPRemoteError", "MCPConnectionError", "MCPTimeoutError",
 ]
 
 
@@ -266,9 +241,6 @@ class MCPRemoteError(MCPError):
 
 class MCPConnectionError(MCPError, TransportError):
     """An MCP server cannot be reached, or dropped while calls were pending."""
-
-    def __init__(self, message: str) -> None:
-        TransportError.__init__(self, message)
 
 
 class MCPTimeoutError(MCPConnectionError, TimeoutError):

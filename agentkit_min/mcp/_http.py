@@ -1,14 +1,11 @@
 """A small HTTP/1.1 client on asyncio streams, just enough for MCP's HTTP transports.
 
-Implements the client side of RFC 9112 (HTTP/1.1 message syntax): one request per connection
-(`Connection: close`), a body sent with `Content-Length`, and a response body framed by
-`Transfer-Encoding: chunked`, `Content-Length` or the end of the connection, which the caller
-reads whole (`read`) or as it arrives (`chunks`, for SSE streams that stay open). `https` URLs
-use `ssl.create_default_context()` (certificate and host name checked).
-
-Deliberately not here: connection reuse (Node closes idle keep-alive connections after 5 s, and
-a POST cannot be blindly retried on a reset pooled connection; a fresh loopback connection per
-request is cheap), redirects, compression, proxies, cookies, HTTP/2.
+RFC 9112, client side: one request per connection (`Connection: close`), a `Content-Length`
+body, a response framed by chunked encoding, `Content-Length` or connection close, read whole
+(`read`) or as it arrives (`chunks`, for SSE). `https` uses `ssl.create_default_context()`.
+No connection reuse (Node drops idle keep-alive connections after 5 s and a POST cannot be
+blindly retried on a reset one; a fresh loopback connection is cheap), redirects, compression,
+proxies, cookies or HTTP/2.
 """
 
 from __future__ import annotations
@@ -90,12 +87,7 @@ class HTTPResponse:
         """
         try:
             if self._framing == "length":
-                remaining = self._length
-                while remaining > 0:
-                    data = await self._reader.read(min(remaining, _READ_SIZE))
-                    if not data:
-                        raise MCPConnectionError(f"connection to {self.url} closed mid-body")
-                    remaining -= len(data)
+                async for data in self._exactly(self._length, "mid-body"):
                     yield data
             elif self._framing == "chunked":
                 async for data in self._chunked():
@@ -126,15 +118,18 @@ class HTTPResponse:
                 while (await self._reader.readline()).strip():
                     pass  # trailer fields: ignored
                 return
-            remaining = size
-            while remaining > 0:
-                data = await self._reader.read(min(remaining, _READ_SIZE))
-                if not data:
-                    raise MCPConnectionError(f"connection to {self.url} closed mid-chunk")
-                remaining -= len(data)
+            async for data in self._exactly(size, "mid-chunk"):
                 yield data
             if (await self._reader.readexactly(2)) != b"\r\n":
                 raise RemoteProtocolError(f"chunk from {self.url} not followed by CRLF")
+
+    async def _exactly(self, size: int, where: str) -> AsyncIterator[bytes]:
+        while size > 0:
+            data = await self._reader.read(min(size, _READ_SIZE))
+            if not data:
+                raise MCPConnectionError(f"connection to {self.url} closed {where}")
+            size -= len(data)
+            yield data
 
     async def aclose(self) -> None:
         """Close the connection. Idempotent, never raises."""

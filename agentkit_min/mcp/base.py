@@ -1,23 +1,31 @@
-"""The transport contract every MCP transport implements.
+"""The transport contract every MCP transport implements, and what they share.
 
-A transport moves whole JSON-RPC 2.0 messages (already-decoded dicts) between this process and
-one MCP server. It knows nothing about ids, methods or sessions beyond what its wire format
-requires (e.g. Streamable HTTP's `Mcp-Session-Id`); request/response matching lives in
-`jsonrpc.py` and `client.py`.
-
-Transports in this package: `stdio.StdioTransport`, `http_sse.SSETransport` (legacy HTTP+SSE,
-MCP 2024-11-05), `streamable_http.StreamableHTTPTransport` (MCP 2025-03-26 and later) and
-`ws.WebSocketTransport` (not in the MCP spec; served by the Python SDK 1.x).
+A transport moves whole JSON-RPC 2.0 messages (decoded dicts) to and from one MCP server; it
+knows ids and sessions only as far as its wire format requires (Streamable HTTP's
+`Mcp-Session-Id`). Matching requests to responses is `jsonrpc.py`'s and `client.py`'s job.
+Transports: `stdio`, `http_sse` (legacy HTTP+SSE, MCP 2024-11-05), `streamable_http` (MCP
+2025-03-26 and later) and `ws` (not in the MCP spec; served by the Python SDK 1.x).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol, Union, runtime_checkable
+import contextlib
+from typing import Any, Iterable, Protocol, Union, runtime_checkable
 
 from ..errors import MCPConnectionError, ProtocolError
 
-__all__ = ["MessageQueue", "Transport"]
+__all__ = ["MessageQueue", "Transport", "cancel_all"]
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until each has ended, whatever it ends with."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 @runtime_checkable

@@ -1,14 +1,10 @@
 """An MCP client over any `Transport`: handshake, requests with timeouts, server requests.
 
-Implements the client side of MCP's "Lifecycle" (initialize, then `notifications/initialized`),
-`ping`, and the tools methods `tools/list` (following `nextCursor`) and `tools/call`
-(MCP 2025-06-18, "Server Features: Tools"). A background task reads every message: responses
-resolve the waiting call, error objects raise `MCPRemoteError`, and server requests are answered
-at once (`ping` -> `{}`, `roots/list` -> no roots, anything else -> -32601, since we declare no
-capabilities). When the connection drops every waiting call fails with `MCPConnectionError`.
-
-Deliberately not here: resources, prompts, sampling, elicitation, progress and log-level
-control (agentkit uses only tools). Configs become transports in `tools.transport_from_config`.
+MCP 2025-06-18 "Lifecycle" (initialize, `notifications/initialized`), `ping`, `tools/list`
+(following `nextCursor`) and `tools/call`. A background task reads every message: responses
+resolve the waiting call (error objects raise `MCPRemoteError`), server requests are answered at
+once (see `JSONRPCSession.answer`), and a drop fails every waiting call with
+`MCPConnectionError`. Not here: resources, prompts, sampling, elicitation, progress, logging.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from typing import Any, Mapping
 from .. import __version__
 from ..errors import MCPConnectionError, MCPError, MCPRemoteError, MCPTimeoutError, ProtocolError, UsageError
 from ..trace import traced
-from .base import Transport
+from .base import Transport, cancel_all
 from .jsonrpc import ErrorResponse, JSONRPCSession, Notification, Request, Response
 
 __all__ = ["MCPClient", "PROTOCOL_VERSION", "SUPPORTED_PROTOCOL_VERSIONS"]
@@ -269,12 +265,6 @@ class MCPClient:
                 await asyncio.wait(set(self._answers), timeout=min(self.timeout, 1.0))
         finally:  # even when the closing task is cancelled meanwhile: never leak the transport
             self._fail_all(MCPConnectionError(f"MCP client for {self.name!r} was closed"))
-            for task in [*self._answers, *([self._reader] if self._reader else [])]:
-                task.cancel()
-            for task in [*self._answers, *([self._reader] if self._reader else [])]:
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+            await cancel_all([*self._answers, *([self._reader] if self._reader else [])])
             await self.transport.close()
 

@@ -1,15 +1,11 @@
 """The legacy HTTP+SSE transport (MCP 2024-11-05, "Transports: HTTP with SSE").
 
-The client GETs an SSE stream; its first event, `endpoint`, gives the URL to POST messages to
-(usually relative and carrying the session id in its query: `/messages/?session_id=...` or
-`/message?sessionId=...`). It is resolved against the SSE URL and used exactly as given. Every
-message from the server, including the responses to our POSTs, arrives on the stream as a
-`message` event, and may arrive before the POST's own `202 Accepted` does, so the stream is read
-by a background task on its own connection while POSTs use fresh connections.
-
-Deliberately not here: reconnecting a dropped stream (MCP 2024-11-05 sessions do not survive
-it; the client fails pending calls instead), and cross-origin endpoints (refused, as the
-TypeScript SDK does, so a server cannot point our POSTs and headers at another host).
+The client GETs an SSE stream whose first event, `endpoint`, is the URL to POST to (resolved
+against the SSE URL, used as given: it carries the session id). Every server message, responses
+included, arrives on the stream, possibly before the POST's `202 Accepted`, so a background task
+reads the stream while POSTs use fresh connections. Not here: reconnecting a dropped stream
+(2024-11-05 sessions do not survive it; pending calls fail) and cross-origin endpoints (refused,
+as the TypeScript SDK does, so a server cannot aim our POSTs and headers at another host).
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..errors import MCPConnectionError, MCPTimeoutError, ProtocolError, UsageError
 from . import _http
-from .base import MessageQueue
+from .base import MessageQueue, cancel_all
 from .jsonrpc import encode_message, parse_message
 from .sse import SSEDecoder
 
@@ -150,12 +146,7 @@ class SSETransport:
             return
         self._closed = True
         self._inbox.fail(MCPConnectionError(f"SSE transport to {self.url} was closed"))
-        if self._reader is not None:
-            self._reader.cancel()
-            try:
-                await self._reader
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_all([self._reader] if self._reader else [])
         if self._stream is not None:
             await self._stream.aclose()
         if self._endpoint_ready is not None and not self._endpoint_ready.done():

@@ -1,15 +1,9 @@
 """Sans-IO JSON-RPC 2.0 for MCP: message validation, id bookkeeping, server-request replies.
 
-Implements the JSON-RPC 2.0 specification (jsonrpc.org/specification) as MCP uses it
-(MCP "Base Protocol", 2025-06-18): requests carry a string or integer id, notifications none,
-responses carry exactly one of `result` or `error`. Also the stdio framing of MCP's "Transports"
-section: one message per line, UTF-8, newline-delimited (`NDJSONDecoder`).
-
-What it does not do: no sockets and no waiting (the client pairs ids with futures), no batches
-(removed from MCP in 2025-06-18, and we never send one, so a batch from a peer is an error),
-no id reuse. Ids the server chooses for its own requests (0, 1, "str-id-8"...) are echoed
-exactly in our replies; they live in the server's id space and may equal ours, so a message is
-told apart by the presence of `method`, never by its id.
+JSON-RPC 2.0 as MCP's "Base Protocol" (2025-06-18) uses it: string or integer ids, exactly one
+of `result` or `error`; plus stdio's newline-delimited framing (`NDJSONDecoder`). No batches
+(removed in 2025-06-18: one from a peer is an error). Server-chosen ids live in the server's id
+space and may equal ours, so messages are told apart by `method`, never by id.
 """
 
 from __future__ import annotations
@@ -22,18 +16,8 @@ from typing import Any, Union
 
 from ..errors import RemoteProtocolError
 
-__all__ = [
-    "METHOD_NOT_FOUND",
-    "ErrorResponse",
-    "Event",
-    "JSONRPCSession",
-    "NDJSONDecoder",
-    "Notification",
-    "Request",
-    "Response",
-    "encode_message",
-    "parse_message",
-]
+__all__ = ["METHOD_NOT_FOUND", "ErrorResponse", "Event", "JSONRPCSession", "NDJSONDecoder", "Notification",
+           "Request", "Response", "encode_message", "parse_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -217,17 +201,11 @@ class JSONRPCSession:
         request_id = self._next_id
         self._next_id += 1
         self._pending.add(request_id)
-        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
-        if params is not None:
-            message["params"] = params
-        return request_id, message
+        return request_id, {"jsonrpc": "2.0", "id": request_id, **self.notification(method, params)}
 
     def notification(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Build a notification."""
-        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            message["params"] = params
-        return message
+        return {"jsonrpc": "2.0", "method": method, **({} if params is None else {"params": params})}
 
     def forget(self, request_id: RequestId) -> None:
         """Stop expecting an answer to `request_id` (it timed out or was cancelled)."""
@@ -286,8 +264,5 @@ class JSONRPCSession:
             return {"jsonrpc": "2.0", "id": request.id, "result": {}}
         if request.method == "roots/list":
             return {"jsonrpc": "2.0", "id": request.id, "result": {"roots": []}}
-        return {
-            "jsonrpc": "2.0",
-            "id": request.id,
-            "error": {"code": METHOD_NOT_FOUND, "message": f"Method not found: {request.method}"},
-        }
+        return {"jsonrpc": "2.0", "id": request.id,
+                "error": {"code": METHOD_NOT_FOUND, "message": f"Method not found: {request.method}"}}

@@ -1,22 +1,13 @@
-"""Sans-IO decoder for Server-Sent Events (`text/event-stream`).
+"""Sans-IO decoder for Server-Sent Events (`text/event-stream`), the package's only one.
 
-Implements the parsing half of the WHATWG HTML Living Standard, section 9.2 "Server-sent
-events" ("Parsing an event stream" and "Interpreting an event stream"):
-
-- the stream is UTF-8, decoded incrementally (a code point may be split across chunks) with
-  U+FFFD for invalid bytes, and one leading BOM is dropped;
-- lines end with CRLF, LF or CR, and only those: U+2028, U+2029 and U+0085 are ordinary
-  characters. A CR at the end of one chunk followed by LF at the start of the next is one line
-  end, so the decoder yields the same events however the bytes are split;
-- `:` starts a comment; `field: value` drops one leading space; a line without a colon is a
-  field with an empty value; `data` lines are joined with LF; an empty line dispatches;
-- `id` sets the last event ID, which persists across events (ignored when it contains NUL);
-  `retry` is honoured only when it is all ASCII digits; unknown fields are ignored.
-
-Deliberately not here: reconnection (the MCP transports decide what a dropped stream means),
-and MCP-specific filtering such as skipping events with empty data (2025-11-25 "priming"
-events); the decoder reports events exactly as the algorithm defines them. An incomplete event
-at end of stream is discarded, as the standard says.
+The parsing half of the WHATWG HTML Living Standard, section 9.2 ("Parsing an event stream",
+"Interpreting an event stream"): UTF-8 decoded incrementally with U+FFFD for bad bytes, one
+leading BOM dropped; lines end with CRLF, LF or CR only (a CR ending one chunk and an LF starting
+the next are one line end, so events never depend on chunking); `:` comments; one leading space
+dropped from values; `data` lines joined with LF; an empty line dispatches; `id` persists across
+events (ignored if it holds NUL); `retry` only when all ASCII digits. An incomplete event at end
+of stream is discarded, as the standard says. Reconnection and MCP-specific filtering (empty
+"priming" events, 2025-11-25) are the transports' business.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """The stdio transport (MCP "Transports: stdio"): a server as a child process.
 
-The client starts the server and exchanges newline-delimited JSON-RPC messages over its stdin
-and stdout (UTF-8, one message per line, no embedded newlines). The server's stderr is for logs:
-it is drained line by line into this module's logger at DEBUG, so a chatty server can never
-block on a full pipe. The environment is ours overlaid with the configured `env` (as AgentKit
-does), so PATH and friends still reach the server.
-
-Closing follows the spec's shutdown sequence: close stdin, wait for the process to exit, then
-SIGTERM, then SIGKILL, each after a short grace period. A line on stdout that is not JSON-RPC is
-logged and skipped (servers that `print` to stdout exist); the end of stdout ends the connection.
+Newline-delimited JSON-RPC over its stdin and stdout. Its stderr is drained into this module's
+logger at DEBUG, so a chatty server never blocks on a full pipe; its environment is ours plus
+`env` (as AgentKit), so PATH still reaches it. A stdout line that is not JSON-RPC is logged and
+skipped (servers that `print` exist). Closing follows the spec: close stdin, wait, SIGTERM,
+SIGKILL, a short grace period each.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import os
 from typing import Any, Mapping, Sequence
 
 from ..errors import MCPConnectionError, ProtocolError, UsageError
-from .base import MessageQueue
+from .base import MessageQueue, cancel_all
 from .jsonrpc import NDJSONDecoder, encode_message, parse_message
 
 __all__ = ["StdioTransport"]
@@ -174,10 +170,4 @@ class StdioTransport:
                     break
                 except asyncio.TimeoutError:
                     continue
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_all(self._tasks)

@@ -1,22 +1,17 @@
 """The Streamable HTTP transport (MCP 2025-03-26 and later, "Transports: Streamable HTTP").
 
-Every message we send is a POST to one URL with `Accept: application/json, text/event-stream`.
-A request is answered either with `application/json` (the response itself) or with an SSE stream
-that may carry server requests and notifications before the response, after which the server
-ends it; notifications and responses get `202 Accepted`. Background tasks read each reply stream
-while `send` returns, so we can answer a server's `ping` (with another POST) while the stream of
-the call that triggered it is still open.
+Every message is a POST to one URL (`Accept: application/json, text/event-stream`). A request
+is answered with `application/json` or an SSE stream that may carry server requests before the
+response; notifications and responses get `202`. Reply streams are read by background tasks,
+so a server `ping` can be answered while the call that triggered it is still open.
 
-Session handling: the `Mcp-Session-Id` of the `initialize` reply goes back on every later
-request, with `MCP-Protocol-Version: <negotiated>`. A 404 (Python SDK) or a 400 about the session
-id (TypeScript SDK) on a request that carried a session id means the server forgot the session:
-we re-initialize once with the same parameters and retry. After `notifications/initialized` we
-open the optional GET stream for messages not tied to a request (ignored when the server answers
-405). `close` sends DELETE. A reply stream that ends before its response is resumed with
-`Last-Event-ID` when the server gave event ids; otherwise the connection counts as dropped.
-
-Deliberately not here: batches (removed in 2025-06-18), the 2026-07-28 stateless handshake,
-OAuth (pass an `Authorization` header in `headers`).
+Sessions: the `Mcp-Session-Id` of the `initialize` reply goes back on every request, with
+`MCP-Protocol-Version`. A 404 (Python SDK) or a 400 about the session (TypeScript SDK) on a
+request that carried one means the server forgot it: we re-initialize once and retry. After
+`notifications/initialized` the optional GET stream is opened (405: none). `close` sends DELETE.
+A reply stream that ends early is resumed with `Last-Event-ID` when it had event ids, else the
+connection counts as dropped. Not here: batches (gone in 2025-06-18), the 2026-07-28 stateless
+handshake, OAuth (pass an `Authorization` header).
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ from urllib.parse import urlsplit
 
 from ..errors import MCPConnectionError, ProtocolError, UsageError
 from . import _http
-from .base import MessageQueue
+from .base import MessageQueue, cancel_all
 from .jsonrpc import encode_message, parse_message
 from .sse import SSEDecoder
 
@@ -176,7 +171,7 @@ class StreamableHTTPTransport:
                 return
             await asyncio.sleep(min(retry_ms / 1000, self.timeout))  # the server's `retry`, within reason
             try:
-                response = await self._resume(last_id)
+                response = await self._get_stream(last_id)
             except MCPConnectionError as exc:
                 self._inbox.fail(MCPConnectionError(f"cannot resume the reply stream from {self.url}: {exc}"))
                 return
@@ -190,8 +185,10 @@ class StreamableHTTPTransport:
             logger.warning("dropping malformed message from %s: %s", self.url, exc)
             return None
 
-    async def _resume(self, last_event_id: str) -> _http.HTTPResponse:
-        headers = {**self._request_headers("text/event-stream"), "Last-Event-ID": last_event_id}
+    async def _get_stream(self, last_event_id: str | None = None) -> _http.HTTPResponse:
+        headers = self._request_headers("text/event-stream")
+        if last_event_id is not None:  # resuming a reply stream
+            headers["Last-Event-ID"] = last_event_id
         response = await _http.request("GET", self.url, headers=headers, timeout=self.timeout)
         if response.status != 200 or response.content_type != "text/event-stream":
             await response.aclose()
@@ -201,14 +198,9 @@ class StreamableHTTPTransport:
     async def _open_get_stream(self) -> None:
         """Open the optional server-to-client stream; any refusal just means there is none."""
         try:
-            response = await _http.request("GET", self.url, headers=self._request_headers("text/event-stream"),
-                                           timeout=self.timeout)
+            response = await self._get_stream()
         except MCPConnectionError as exc:
             logger.debug("no GET stream from %s: %s", self.url, exc)
-            return
-        if response.status != 200 or response.content_type != "text/event-stream":
-            await response.aclose()
-            logger.debug("no GET stream from %s (HTTP %s)", self.url, response.status)
             return
         self._spawn(self._read_reply_stream(response, None))  # no response awaited: never resumed
 
@@ -259,13 +251,7 @@ class StreamableHTTPTransport:
             return
         self._closed = True
         self._inbox.fail(MCPConnectionError(f"Streamable HTTP transport to {self.url} was closed"))
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_all(self._tasks)
         if self.session_id is not None:
             try:
                 response = await _http.request("DELETE", self.url, headers=self._request_headers(),

@@ -1,17 +1,11 @@
-"""MCP servers as agentkit tools: `open_tools(servers)` (decision Q14).
+"""MCP servers as agentkit tools: `open_tools(servers)` (decision Q14, spec/deviations.md D-Q14).
 
-Every tool of every configured server becomes a `Tool` named `<server>-<tool>` (AgentKit's
-naming), whose JSON Schema is the server's `inputSchema` passed through unchanged and whose
-handler calls `tools/call` with the original name and returns the MCP content list. Unlike
-AgentKit 0.13.2 (semantics section 6): a server that cannot be reached raises
-`MCPConnectionError` naming it before any inference, listing follows pagination cursors, a
-result with `isError: true` becomes an error tool result, and every client is closed when the
-block ends, on success or error.
-
-`transport_from_config` maps AgentKit's transport configs to this package's transports.
-
-Deliberately not here: caching clients across runs (each run connects afresh, so a restarted
-server is simply picked up), `structuredContent` (the content list is what AgentKit returns).
+Each tool of each server becomes a `Tool` named `<server>-<tool>` (AgentKit's naming) with the
+server's `inputSchema` unchanged, whose handler calls `tools/call` and returns the MCP content
+list. Unlike AgentKit 0.13.2: an unreachable server raises `MCPConnectionError` naming it before
+any inference, listing follows cursors, `isError: true` becomes an error tool result, and every
+client is closed when the block ends. Not here: caching clients across runs (a restarted server
+is simply picked up), `structuredContent`.
 """
 
 from __future__ import annotations

@@ -1,28 +1,21 @@
 """Sans-IO WebSocket client codec: RFC 6455, the subset an MCP client needs.
 
-What it does: runs one client connection as a state machine over bytes (RFC 6455 section 4
-and 7). Masks and frames what we send (5.2, 5.3), parses and reassembles what the server
-sends (5.4 fragmentation, 5.5 control frames, 5.6 data frames), validates the UTF-8 of text
-messages incrementally (8.1), answers pings, and runs the closing handshake (5.5.1, 7.1, 7.4).
-The opening handshake (the Upgrade request, the checks on the 101 answer, 4.1 and 4.2.2)
-lives in `ws_handshake.py`; its names are re-exported here, so this module is the whole API.
-
-What it deliberately doesn't do: any IO, clocks or threads (the caller owns the socket; see
-`ws.py`); the server role; extensions (we never offer `permessage-deflate`, so a set RSV bit
-is always an error); redirects, proxies and cookies; fragmenting what we send (every message
-goes out as one frame, which is what MCP servers expect).
+One client connection as a state machine over bytes (sections 4 and 7): masks and frames what
+we send (5.2, 5.3), parses and reassembles what the server sends (5.4-5.6), checks text UTF-8
+incrementally (8.1), answers pings and runs the closing handshake (5.5.1, 7.1, 7.4). The
+opening handshake is `ws_handshake.py` (re-exported here). Not here: IO, clocks, threads (see
+`ws.py`), the server role, extensions (none offered, so a set RSV bit is an error), fragmenting
+what we send (MCP servers expect one frame a message).
 
 Four verbs, in the style of h11 and wsproto:
     receive_data(bytes | None)   buffer bytes from the peer; None = the connection dropped
     next_event() / events()      parse buffered bytes into events; None = need more bytes
     send(event) -> bytes         turn one of our events into bytes to write
-    data_to_send() -> bytes      replies the codec owes the peer on its own: pongs, the echo
-                                 of a close frame, the close frame that fails the connection
+    data_to_send() -> bytes      what the codec owes the peer on its own: pongs, the close echo,
+                                 the close frame that fails the connection
 
-States (the table `_TRANSITIONS` below is the authority): CONNECTING -> OPEN on a valid 101;
-OPEN -> LOCAL_CLOSING on send(Close), then CLOSED on the server's Close; OPEN -> REMOTE_CLOSING
-on the server's Close, then CLOSED once data_to_send() hands out our echo. From any state a
-drop (receive_data(None), reported as CloseConnection(1006)) or a protocol error -> CLOSED.
+States: `_TRANSITIONS` below is the authority; a drop (reported as CloseConnection(1006)) or a
+protocol error leads to CLOSED from any state.
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
 """MCP over WebSocket: `WebSocketTransport`, the asyncio IO around the codec in `websocket.py`.
 
-WebSocket was never part of the MCP specification, but AgentKit offers `{"type": "ws", url}`
-and the official Python SDK 1.x serves it at `ws://HOST:PORT/ws` with subprotocol `mcp`. Each
-JSON-RPC message is one text frame. This module owns the socket (asyncio streams, plus `ssl`
-with the default context and SNI for `wss://`); every protocol decision is the codec's.
-
-One reader task feeds bytes to the codec, writes the replies it owes (pongs, close echoes) and
-queues decoded messages for `receive()`. When the connection ends, for whatever reason, the
-queue ends with an MCPConnectionError, so a pending or later `receive()` raises instead of
-hanging. `close()` runs the closing handshake (code 1000) and gives up after a short timeout.
-
-Deliberately not here: proxies (HTTP CONNECT), redirects, cookies, reconnection, compression
-(we never offer `permessage-deflate`; see the MCP wire notes), and sending fragmented frames.
+Not in the MCP spec, but AgentKit offers `{"type": "ws", url}` and the Python SDK 1.x serves it
+at `ws://HOST:PORT/ws`, subprotocol `mcp`, one JSON-RPC message per text frame. This module owns
+the socket (asyncio streams; `ssl` default context and SNI for `wss://`); every protocol
+decision is the codec's. One reader task feeds the codec, writes what it owes (pongs, close
+echoes) and queues messages; however the connection ends, the queue ends with an
+MCPConnectionError, so `receive()` raises instead of hanging. `close()` sends 1000 and waits
+briefly. Not here: proxies, redirects, cookies, reconnection, compression.
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
 """Sans-IO WebSocket opening handshake, client side: RFC 6455 section 4.
 
-What it does: builds the HTTP/1.1 Upgrade request (4.1) with a fresh Sec-WebSocket-Key, and
-refuses caller headers that would break or smuggle into it; finds the end of the server's
-response head incrementally (bytes may arrive one at a time), parses its status line and
-fields (RFC 9112) and runs the client's checks on a 101 answer (4.1 items 2-6, 4.2.2
-Sec-WebSocket-Accept). A non-101 answer becomes a `RemoteProtocolError` quoting the start of
-its body, so "HTTP 401 Unauthorized: token expired" reaches the user instead of a bare code.
-
-What it deliberately doesn't do: own the receive buffer, the connection state or any IO
-(`websocket.ClientConnection` does; it passes its buffer in and keeps the bytes after the
-head, which may already hold frames); redirects, authentication challenges, proxies, cookies;
-extensions (none are offered, so a server enabling one is an error); decoding a chunked body
-(the snippet in the error is raw, whitespace-squeezed text).
+Builds the Upgrade request (4.1) with a fresh Sec-WebSocket-Key, refusing caller headers that
+would break or smuggle into it; finds the end of the response head incrementally, parses it
+(RFC 9112) and runs the client's checks on a 101 (4.1 items 2-6, 4.2.2). A non-101 becomes a
+`RemoteProtocolError` quoting the start of its body ("HTTP 401 Unauthorized: token expired").
+The receive buffer and state are `websocket.ClientConnection`'s (bytes after the head may
+already be frames). Not here: IO, redirects, auth challenges, proxies, extensions, decoding a
+chunked body (the quoted snippet is raw text).
 """
 
 from __future__ import annotations
