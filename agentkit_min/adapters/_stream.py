@@ -1,30 +1,20 @@
-"""Incremental, sans-IO decoders for provider response streams: one per provider.
+"""Incremental, sans-IO decoders for provider response streams, one per provider (D-STREAM).
 
-`feed(bytes)` returns the deltas those bytes completed, as they arrive; `close()` ends the body
-(no end marker is a ModelResponseError: a cut stream must not pass for a complete answer);
-`result()` is the one non-streamed response the stream stands for, which `parse_response`
-reads like any other. Whole streamed bodies (recorded traffic, proxies that stream anyway) go
-through the same decoders (`merged`). Framing is the package's one SSE decoder
-(`agentkit_min.mcp.sse`, WHATWG rules). Deltas are plain dicts in arrival order:
+`feed(bytes)` returns the deltas those bytes completed; `close()` ends the body (no end marker is
+a ModelResponseError: a cut stream must not pass for a complete answer); `result()` is the one
+non-streamed response the stream stands for, which `parse_response` reads like any other. Whole
+streamed bodies (recordings, proxies that stream anyway) go through the same decoders
+(`merged`). Framing is the package's one SSE decoder (`mcp.sse`). Deltas, in arrival order:
 
     {"type": "text", "key": k, "delta": "..."}                    answer text (not reasoning)
     {"type": "tool_call", "key": k, "delta": "...", "id", "name"}  tool-call argument text
 
-`key` names the part (text block or tool call) in the response; a tool call's first delta may
-be "" (name known, no arguments yet).
-
-- OpenAI-compatible: `data: {chunk}` lines, end marker `data: [DONE]`; text, refusal and
-  reasoning deltas concatenated, tool calls accumulated by `index` (later fragments carry no
-  id), usage from the last chunk that has it (`include_usage` sends it with `choices: []`).
-- Anthropic: named events, end marker `message_stop`; `content_block_start` opens a block,
-  `*_delta` extend it (`input_json_delta` joined, parsed at the end), `message_delta` carries
-  the stop reason and cumulative usage.
-- Gemini (`alt=sse`): each chunk is a whole response; parts are appended, adjacent text joined;
-  the end marker is a `finishReason` (or a blocked prompt). A JSON array of chunks (no
-  `alt=sse`) is merged by `merge_gemini`.
-
-An error object in a stream (Anthropic `error` event, `{"error": ...}` chunk) raises the typed
-error an HTTP error with that body would (`_common.raise_error_object`).
+`key` names the part (text block or tool call); a tool call's first delta may be "". OpenAI
+accumulates tool calls by `index` (later fragments have no id) and takes usage from the last
+chunk that has it; Anthropic joins `input_json_delta`s and parses them at the end; each Gemini
+chunk is a whole response whose parts are appended (JSON-array bodies: `merge_gemini`). End
+markers: `[DONE]`, `message_stop`, a Gemini `finishReason` or blocked prompt. An error object in
+a stream raises what an HTTP error with that body would (`_common.raise_error_object`).
 """
 
 from __future__ import annotations

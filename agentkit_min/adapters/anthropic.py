@@ -33,16 +33,8 @@ from ..errors import ModelResponseError
 from ..messages import JSON, Message, TextMessage, ToolCallMessage, Usage
 from ..tool import Tool
 from ._common import (
-    Request,
-    check_tool_choice,
-    plain_text,
-    provider_meta,
-    as_object,
-    decoded,
-    json_text,
-    parse_arguments,
-    raise_for_status,
-    usage_from,
+    Request, as_object, check_tool_choice, decoded, json_text, parse_arguments, plain_text, provider_meta,
+    raise_for_status, usage_from,
 )
 
 __all__ = ["PROVIDER", "API_VERSION", "build_request", "parse_response"]
@@ -70,16 +62,22 @@ def build_request(
     """The Messages API request for one inference (headers carry no secrets)."""
     params = dict(params or {})
     body: dict[str, Any] = {"model": model, "max_tokens": params.get("max_tokens", DEFAULT_MAX_TOKENS)}
-    system = "\n\n".join(plain_text(m["content"]) for m in messages
-                         if m["type"] == "text" and m["role"] == "system")
+    system, rest = split_system(messages)
     if system:
         body["system"] = system
-    body["messages"] = _turns([m for m in messages if not (m["type"] == "text" and m["role"] == "system")])
+    body["messages"] = _turns(rest)
     if tools:
         body["tools"] = [_tool(t) for t in tools]
         body["tool_choice"] = _tool_choice(tool_choice, tools)
     body.update(params)
     return Request(PATH, {"anthropic-version": API_VERSION}, body)
+
+
+def split_system(messages: Sequence[Message]) -> tuple[str, list[Message]]:
+    """The system messages' text, joined with a blank line, and the other messages (also Gemini's)."""
+    system = "\n\n".join(plain_text(m["content"]) for m in messages
+                         if m["type"] == "text" and m["role"] == "system")
+    return system, [m for m in messages if not (m["type"] == "text" and m["role"] == "system")]
 
 
 def _tool(tool: Tool) -> JSON:
@@ -108,23 +106,22 @@ def _turns(messages: Sequence[Message]) -> list[JSON]:
         if msg["type"] == "text":
             role: str = msg["role"]
             blocks = _text_blocks(msg["content"], meta.get("text_extra"))
-            if role == "assistant":
-                prefill = isinstance(msg.get("meta"), dict) and msg.get("meta", {}).get("prefill")
-                if i == len(messages) - 1 and not prefill:
+            if role == "assistant" and i == len(messages) - 1:
+                if closes_turn(msg):
                     role, before, after = "user", [], []  # Q9: another agent's answer, as TS
-                elif i == len(messages) - 1 and blocks:  # the API rejects trailing whitespace
+                elif blocks:  # the API rejects trailing whitespace
                     blocks[-1] = {**blocks[-1], "text": blocks[-1]["text"].rstrip()}
-            _append(turns, role, before + blocks + after)
+            merge_turn(turns, role, before + blocks + after)
         elif msg["type"] == "tool_call":
             uses = [{"type": "tool_use", "id": t["id"], "name": t["name"], "input": t["input"]}
                     for t in msg["tools"]]
-            _append(turns, "assistant", before + uses + after)
+            merge_turn(turns, "assistant", before + uses + after)
         elif msg["type"] == "tool_result":
             result: dict[str, Any] = {"type": "tool_result", "tool_use_id": msg["tool"]["id"],
                                       "content": json_text(msg["content"])}
             if isinstance(msg["content"], dict) and "error" in msg["content"]:
                 result["is_error"] = True
-            _append(turns, "user", [result])
+            merge_turn(turns, "user", [result])
     for turn in turns:  # a lone plain text block is sent as a string, as AgentKit does
         blocks = turn["content"]
         if len(blocks) == 1 and blocks[0].keys() == {"type", "text"}:
@@ -132,24 +129,34 @@ def _turns(messages: Sequence[Message]) -> list[JSON]:
     return list(turns)
 
 
-def _append(turns: list[dict[str, Any]], role: str, blocks: list[Any]) -> None:
-    if not blocks:
+def merge_turn(turns: list[dict[str, Any]], role: str, items: list[Any], key: str = "content") -> None:
+    """Add `items` to the last turn when it has `role`, else as a new turn (D-TURNS; also Gemini's)."""
+    if not items:
         return
     if turns and turns[-1]["role"] == role:
-        turns[-1]["content"].extend(blocks)
+        turns[-1][key].extend(items)
     else:
-        turns.append({"role": role, "content": blocks})
+        turns.append({"role": role, key: items})
+
+
+def closes_turn(msg: Message) -> bool:
+    """A last assistant text is sent as the user's (another agent's answer, Q9) unless a prefill."""
+    meta = msg.get("meta")
+    return not (isinstance(meta, dict) and meta.get("prefill"))
+
+
+def content_texts(content: Any) -> list[str]:
+    """The texts of a message's content (a string, or a list of text parts)."""
+    if isinstance(content, str):
+        return [content]
+    return [p.get("text", "") for p in content if isinstance(p, dict)]
 
 
 def _text_blocks(content: Any, extra: Any = None) -> list[dict[str, Any]]:
-    texts = [content] if isinstance(content, str) else [
-        p.get("text", "") for p in content if isinstance(p, dict)]
-    blocks = [{"type": "text", "text": t} for t in texts if t]  # the API rejects empty text
+    blocks = [{"type": "text", "text": t} for t in content_texts(content) if t]  # the API rejects empty text
     if isinstance(extra, dict) and len(blocks) == 1:  # e.g. citations, sent back as received
         blocks[0] = {**extra, **blocks[0]}
     return blocks
-
-
 
 
 def parse_response(
@@ -200,21 +207,21 @@ def _parse_blocks(content: list[Any], stop_reason: Any) -> list[Message]:
             pending.append(block)
             continue
         if pending:
-            _meta_of(msg)["before"] = pending
+            meta_of(msg, PROVIDER)["before"] = pending
             pending = []
         output.append(msg)
     if not output:
         output.append(TextMessage(type="text", role="assistant", content="", stop_reason="stop"))
     if pending:
-        _meta_of(output[-1])["after"] = pending
+        meta_of(output[-1], PROVIDER)["after"] = pending
     if stop_reason not in (None, "end_turn", "tool_use", "stop_sequence"):
-        _meta_of(output[-1])["stop_reason"] = stop_reason  # max_tokens, pause_turn, refusal...
+        meta_of(output[-1], PROVIDER)["stop_reason"] = stop_reason  # max_tokens, pause_turn, refusal...
     return output
 
 
-def _meta_of(msg: Message) -> dict[str, Any]:
-    meta = msg.setdefault("meta", {})
-    found: dict[str, Any] = meta.setdefault("anthropic", {})
+def meta_of(msg: Message, provider: str) -> dict[str, Any]:
+    """`msg["meta"][provider]`, created empty when missing (also Gemini's)."""
+    found: dict[str, Any] = msg.setdefault("meta", {}).setdefault(provider, {})
     return found
 
 

@@ -40,19 +40,10 @@ from ..errors import ModelResponseError
 from ..messages import JSON, Message, TextMessage, ToolCallMessage, ToolMessage, Usage
 from ..tool import Tool
 from ._common import (
-    Request,
-    check_tool_choice,
-    plain_text,
-    provider_meta,
-    as_list,
-    as_object,
-    decoded,
-    json_text,
-    parse_arguments,
-    raise_body_error,
-    raise_for_status,
-    usage_from,
+    Request, as_list, as_object, check_tool_choice, decoded, json_text, parse_arguments, provider_meta,
+    raise_body_error, raise_for_status, usage_from,
 )
+from .anthropic import closes_turn, content_texts, merge_turn, meta_of, split_system
 
 __all__ = ["PROVIDER", "build_request", "parse_response"]
 
@@ -68,11 +59,8 @@ def build_request(
     params: Mapping[str, Any] | None = None,
 ) -> Request:
     """The generateContent request for one inference (the API key is not in it)."""
-    body: dict[str, Any] = {}
-    system = "\n\n".join(plain_text(m["content"]) for m in messages
-                         if m["type"] == "text" and m["role"] == "system")
-    rest = [m for m in messages if not (m["type"] == "text" and m["role"] == "system")]
-    body["contents"] = _contents(rest)
+    system, rest = split_system(messages)
+    body: dict[str, Any] = {"contents": _contents(rest)}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     if tools:
@@ -105,19 +93,16 @@ def _contents(messages: Sequence[Message]) -> list[JSON]:
         meta = provider_meta(msg, "gemini")
         before, after = list(meta.get("before") or []), list(meta.get("after") or [])
         if msg["type"] == "text":
-            texts = [msg["content"]] if isinstance(msg["content"], str) else [
-                p.get("text", "") for p in msg["content"] if isinstance(p, dict)]
             if msg["role"] == "user":
-                _append(contents, "user", [{"text": t} for t in texts])
+                merge_turn(contents, "user", [{"text": t} for t in content_texts(msg["content"])], "parts")
                 continue
-            parts: list[Any] = [{"text": t} for t in texts if t]
-            prefill = isinstance(msg.get("meta"), dict) and msg.get("meta", {}).get("prefill")
-            if i == len(messages) - 1 and not prefill:
-                _append(contents, "user", parts)  # another agent's answer closes the turn
+            parts: list[Any] = [{"text": t} for t in content_texts(msg["content"]) if t]
+            if i == len(messages) - 1 and closes_turn(msg):
+                merge_turn(contents, "user", parts, "parts")  # another agent's answer closes the turn
                 continue
             if parts and meta.get("thoughtSignature"):
                 parts[-1]["thoughtSignature"] = meta["thoughtSignature"]
-            _append(contents, "model", before + parts + after)
+            merge_turn(contents, "model", before + parts + after, "parts")
         elif msg["type"] == "tool_call":
             calls = []
             for tool in msg["tools"]:
@@ -127,24 +112,13 @@ def _contents(messages: Sequence[Message]) -> list[JSON]:
                 if signature:
                     part["thoughtSignature"] = signature
                 calls.append(part)
-            _append(contents, "model", before + calls + after)
+            merge_turn(contents, "model", before + calls + after, "parts")
         elif msg["type"] == "tool_result":
             name = msg["tool"]["name"]
-            _append(contents, "user", [{"functionResponse": {
+            merge_turn(contents, "user", [{"functionResponse": {
                 "name": name, "id": msg["tool"]["id"],
-                "response": {"name": name, "content": json_text(msg["content"])}}}])
+                "response": {"name": name, "content": json_text(msg["content"])}}}], "parts")
     return list(contents)
-
-
-def _append(contents: list[dict[str, Any]], role: str, parts: list[Any]) -> None:
-    if not parts:
-        return
-    if contents and contents[-1]["role"] == role:
-        contents[-1]["parts"].extend(parts)
-    else:
-        contents.append({"role": role, "parts": parts})
-
-
 
 
 def parse_response(
@@ -209,15 +183,15 @@ def _parse_candidate(candidate: dict[str, Any], seed: str) -> list[Message]:
             pending.append(part)
             continue
         if pending:
-            _meta_of(msg)["before"] = pending
+            meta_of(msg, PROVIDER)["before"] = pending
             pending = []
     finish = candidate.get("finishReason")
     if not output and (pending or finish not in _NORMAL_FINISH or candidate.get("finishMessage")):
         output.append(_empty({}))
     if pending:
-        _meta_of(output[-1])["after"] = pending
+        meta_of(output[-1], PROVIDER)["after"] = pending
     if output and finish not in _NORMAL_FINISH:  # SAFETY, MAX_TOKENS, MALFORMED_FUNCTION_CALL...
-        why = _meta_of(output[-1])
+        why = meta_of(output[-1], PROVIDER)
         why["finishReason"] = finish
         for key in ("finishMessage", "safetyRatings"):
             if key in candidate:
@@ -241,12 +215,6 @@ def _empty(why: dict[str, Any]) -> TextMessage:
     meta = {k: v for k, v in why.items() if v is not None}
     return TextMessage(type="text", role="assistant", content="", stop_reason="stop",
                        meta={"gemini": meta})
-
-
-def _meta_of(msg: Message) -> dict[str, Any]:
-    meta = msg.setdefault("meta", {})
-    found: dict[str, Any] = meta.setdefault("gemini", {})
-    return found
 
 
 def parse_usage(usage: Any) -> Usage:

@@ -1,16 +1,10 @@
-"""xAI Grok <-> AgentKit messages: OpenAI Chat Completions with three differences.
+"""xAI Grok <-> AgentKit messages: OpenAI Chat Completions (api.x.ai/v1), reusing `adapters.openai`.
 
-xAI's API is OpenAI-compatible (POST https://api.x.ai/v1/chat/completions), so this module
-reuses `adapters.openai` (spec/semantics.md section 5.5; decision Q8):
-
-- every tool is sent with `strict: false` (as AgentKit);
-- no `tools` key when the agent has no tools (AgentKit sends `tools: []`);
-- the key goes in `Authorization: Bearer` (AgentKit forgets the header outside Inngest),
-  which the model class adds.
-
-Responses are OpenAI's shape plus `reasoning_content` (kept in meta) and `content: ""` next to
-tool calls; errors use `{"code": "<status text>", "error": "<message>"}` and a bad key is a
-400 whose message says so: both are read by the shared error mapping.
+Three differences (decision Q8): every tool is sent with `strict: false` (as AgentKit); no `tools`
+key when the agent has none (AgentKit sends `[]`); the key goes in `Authorization: Bearer` (the
+model class adds it; AgentKit forgets it outside Inngest). Replies add `reasoning_content` (kept
+in meta) and `content: ""` beside tool calls; errors (`{"code", "error"}`, a bad key as a 400)
+are read by the shared error mapping.
 """
 
 from __future__ import annotations
