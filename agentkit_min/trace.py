@@ -15,7 +15,7 @@ import sys
 import time
 from contextlib import suppress
 from contextvars import ContextVar
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 from ._aio import maybe_await
 
@@ -44,11 +44,14 @@ class Trace:
 
     def __init__(self, run_id: str) -> None:
         self.id, self.dropped, self._n = run_id, 0, 0
-        # a span is [id, parent, kind, name, start, end, error, fields(, otel)]: a list is the
-        # cheapest record; `fields` is the dict the caller holds and fills (see `begin`)
-        self._records: list[list[Any]] = []
-        self._open: list[list[Any]] = []  # begun, not ended, outermost first
-        self._leaves: list[list[Any]] = []  # open leaves (may be concurrent)
+        # span n is `_spans[8n:8n+8]` = id, parent, kind, name, start, end, error, fields (the dict
+        # the caller holds and fills, see `begin`): one flat list, not an object per span for the
+        # cyclic GC to scan (bench/loop.py); spans past MAX_SPANS are in `_spill` while open
+        self._spans: list[Any] = []
+        self._open: list[int] = []  # ids of spans begun, not ended, outermost first
+        self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
+        self._spill: dict[int, list[Any]] = {}
+        self._handles: dict[int, Any] = {}  # OpenTelemetry spans
         self._saved: tuple[Any, ...] = ()
         self._loaded: dict[str, Any] | None = None
         self._otel = _bridge()
@@ -59,7 +62,10 @@ class Trace:
         """Every span as a JSON dict, in start order."""
         if self._loaded is not None:
             return list(self._loaded["spans"])
-        return [_json(r, self._t0) for r in self._records]
+        return [_json(self._spans[i:i + 8], self._t0) for i in range(0, len(self._spans), 8)]
+
+    def _slot(self, n: int) -> tuple[list[Any], int]:
+        return (self._spans, 8 * n) if n < len(self._spans) >> 3 else (self._spill[n], 0)
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
@@ -68,7 +74,7 @@ class Trace:
         history hook) has no children, so leaves may run concurrently."""
         opened, n = self._open, self._n
         span = {} if fields is None else fields
-        record = [n, opened[-1][0] if opened else None, kind, name, _clock(), None, None, span]
+        record = (n, opened[-1] if opened else None, kind, name, _clock(), None, None, span)
         self._n = n + 1
         if not opened:  # the root: code outside the loop finds this trace (`CURRENT`)
             http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
@@ -78,12 +84,16 @@ class Trace:
             if listener is not None:
                 listener.set(_attempt)
         if n < MAX_SPANS:
-            self._records.append(record)
+            self._spans += record
         else:
             self.dropped += 1
-        (self._leaves if leaf else opened).append(record)
+            self._spill[n] = list(record)
+        if leaf:
+            self._leaves += (n,)
+        else:
+            opened.append(n)
         if self._otel is not None:
-            record.append(self._otel.start(kind, name, span, content))
+            self._handles[n] = self._otel.start(kind, name, span, content)
         return span
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None, error: Any = None) -> None:
@@ -92,24 +102,28 @@ class Trace:
         its trace (`exc.trace`)."""
         if fields:
             span.update(fields)
-        opened = self._open
-        if opened and opened[-1][7] is span and error is None and self._otel is None:
-            opened.pop()[5] = _clock()  # the usual case, kept short
+        opened, spans = self._open, self._spans
+        if opened and 8 * opened[-1] < len(spans) and spans[8 * opened[-1] + 7] is span and error is None \
+                and self._otel is None:
+            spans[8 * opened.pop() + 5] = _clock()  # the usual case, kept short
             if not opened:
                 self._restore()
             return
-        i = next((i for i, r in enumerate(opened) if r[7] is span), None)
-        closing = opened[i:][::-1] if i is not None else [r for r in self._leaves if r[7] is span]
+        i = next((i for i, n in enumerate(opened) if self._fields(n) is span), None)
+        closing = opened[i:][::-1] if i is not None else [n for n in self._leaves if self._fields(n) is span]
         if i is not None:
             del opened[i:]
         else:
-            self._leaves = [r for r in self._leaves if r[7] is not span]
+            self._leaves = tuple(n for n in self._leaves if n not in closing)
         now = _clock()
-        for record in closing:  # a span left open inside `span` was ended by an exception
-            failed = error if record[7] is span else error or _UNFINISHED
-            record[5], record[6] = now, record[6] or (_error(failed) if failed is not None else None)
+        for n in closing:  # a span left open inside `span` was ended by an exception
+            record, at = self._slot(n)
+            failed = error if record[at + 7] is span else error or _UNFINISHED
+            record[at + 5] = now
+            record[at + 6] = record[at + 6] or (_error(failed) if failed is not None else None)
             if self._otel is not None:
-                self._otel.end(record[2], record[7], record[6], record[8])
+                self._otel.end(record[at + 2], record[at + 7], record[at + 6], self._handles.pop(n))
+            self._spill.pop(n, None)
         if i == 0:
             self._restore()
             if isinstance(error, BaseException):
@@ -122,11 +136,12 @@ class Trace:
         try:
             return await work
         except BaseException as exc:
-            record = next((r for r in self._records if span is None or r[7] is span), None)
-            if record is not None and record[5] is None:
-                self.end(record[7], None, exc)
-            elif record is not None and record[6] is None:  # ended "ok" by a finally: cancelled
-                record[6] = _error(exc)
+            spans = self._spans
+            at = next((i for i in range(0, len(spans), 8) if span is None or spans[i + 7] is span), None)
+            if at is not None and spans[at + 5] is None:
+                self.end(spans[at + 7], None, exc)
+            elif at is not None and spans[at + 6] is None:  # ended "ok" by a finally: cancelled
+                spans[at + 6] = _error(exc)
             raise
 
     def _restore(self) -> None:
@@ -139,7 +154,12 @@ class Trace:
     def note(self, **fields: Any) -> None:
         """Add fields to the innermost open span."""
         if self._open:
-            self._open[-1][7].update(fields)
+            self._fields(self._open[-1]).update(fields)
+
+    def _fields(self, n: int) -> Span:
+        record, at = self._slot(n)
+        fields: Span = record[at + 7]
+        return fields
 
     def to_dict(self) -> dict[str, Any]:
         """The trace as plain JSON data (a copy, secrets scrubbed; fields: spec/trace.md)."""
@@ -223,10 +243,10 @@ def _attempt(info: dict[str, Any]) -> None:
     """`http.ATTEMPT_LISTENER`: one HTTP attempt of the inference in progress (its worker thread)."""
     trace = CURRENT.get()
     if trace is not None and trace._open:
-        trace._open[-1][7].setdefault("attempts", []).append(info)
+        trace._fields(trace._open[-1]).setdefault("attempts", []).append(info)
 
 
-def _json(record: list[Any], t0: float) -> Span:
+def _json(record: Sequence[Any], t0: float) -> Span:
     start, end, error = record[4], record[5], record[6]
     span = {"id": record[0], "parent": record[1], "kind": record[2], "name": record[3],
             "start_ms": round((start - t0) * 1e3, 3), "duration_ms": None if end is None else
