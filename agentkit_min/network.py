@@ -118,7 +118,7 @@ class NetworkRun:
         self.run_id = self.agent_run_id = self.agent_message_id = new_id()
         self.trace = Trace(self.run_id)
         """What this run did (spec/trace.md): `trace.to_dict()`, `write(path)`, `page(path)`."""
-        self._agents = dict(network.agents)  # members plus agents a router returned
+        self._agents = network.agents  # members plus agents a router returned (copied on write)
         self._stack: collections.deque[str] = collections.deque()
 
     @classmethod
@@ -129,9 +129,7 @@ class NetworkRun:
     def open_streaming(self, publish: Publish | None) -> None:
         """Start sending run events to `publish` (no-op when it is None)."""
         if publish is not None:
-            user = self.state.data.get("userId") if isinstance(self.state.data, dict) else None
-            self.streaming = StreamingContext(publish, lambda: self.state.thread_id,
-                                              lambda: user if isinstance(user, str) else None)
+            self.streaming = StreamingContext(publish, self.state)
 
     async def available_agents(self) -> list[Agent]:
         """Members whose `enabled` hook is absent or returns true."""
@@ -150,15 +148,16 @@ class NetworkRun:
         """The network loop (module docstring): history set-up, router, agents, history save."""
         content = input_content(input)
         root = self.trace.begin("network", self.name, {"input": content})
-        ctx = HistoryContext(self.state, self, content, self.state.thread_id, self.step)
-        had_thread = bool(self.state.thread_id)
-        await initialize_thread(self.history, ctx)
-        if self.history is not None:  # only history hooks read it
+        ctx = None if self.history is None else HistoryContext(self.state, self, content, self.state.thread_id,
+                                                               self.step)
+        if ctx is not None:  # the hooks are no-ops without history
+            had_thread = bool(self.state.thread_id)
+            await initialize_thread(self.history, ctx)
             msg = input if isinstance(input, UserMessage) else UserMessage(content)
             ctx.user_message = {**msg.to_dict(), "timestamp": (msg.client_timestamp or datetime.now(timezone.utc)).isoformat()}
-        await append_user_message(self.history, ctx)
-        if had_thread:
-            await load_thread(self.history, ctx)
+            await append_user_message(self.history, ctx)
+            if had_thread:
+                await load_thread(self.history, ctx)
         self.initial_result_count = len(self.state._results)
         self.open_streaming(publish)
         await self._emit("run.started", scope="network", runId=self.run_id, name=self.name)
@@ -178,7 +177,8 @@ class NetworkRun:
                 if self.max_iter and self.counter >= self.max_iter:
                     break  # decision Q1: the router is not asked again
                 self._stack.extend(a.name for a in await self._next_agents(input, router))
-            await save_thread(self.history, ctx, self.initial_result_count)
+            if ctx is not None:
+                await save_thread(self.history, ctx, self.initial_result_count)
         except Exception as exc:  # not BaseException: a durable engine pauses runs by raising
             self.trace.end(root, None, exc)
             await self._emit("run.failed", scope="network", runId=self.run_id,
@@ -239,7 +239,8 @@ class NetworkRun:
             if not isinstance(agent, Agent):
                 raise UsageError(f"network {self.name!r}: the router returned {agent!r}; "
                                  f"return an Agent, a list of Agents, a routing agent or None")
-            self._agents.setdefault(agent.name, agent)  # non-members run too (section 1.4)
+            if agent.name not in self._agents:  # non-members run too (section 1.4)
+                self._agents = {**self._agents, agent.name: agent}
         return agents
 
     async def _route_with(self, router: RoutingAgent, input: str | UserMessage) -> list[Agent]:

@@ -11,7 +11,7 @@ Decisions: Q13 a state rebuilt from JSON keeps its `thread_id`; Q15 `kv` is a vi
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Generic, Iterator, MutableMapping, TypeVar
+from typing import Any, Callable, Generic, Iterator, MutableMapping, Sequence, TypeVar
 
 from .errors import UsageError
 from .messages import Message
@@ -33,12 +33,12 @@ class State(Generic[T]):
 
     _ends: list[int]  # len(_log) after each result in it
 
-    def __init__(self, data: T | None = None, *, messages: list[Message] | None = None,
+    def __init__(self, data: T | None = None, *, messages: Sequence[Message] | None = None,
                  results: list[AgentResult] | None = None, thread_id: str | None = None) -> None:
         # A shallow copy, as AgentKit: the caller's object is not mutated by runs.
         self.data: T = copy.copy(data) if data is not None else {}  # type: ignore[assignment]
         self.thread_id = thread_id
-        self._messages: list[Message] = list(messages or [])
+        self._messages: Sequence[Message] = list(messages) if messages else ()  # () is no object for the GC
         self._results: list[AgentResult] = list(results or [])
         self._log: list[Message] | None = None  # see _history
 
@@ -101,7 +101,7 @@ class State(Generic[T]):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: {"data", "messages", "results", "threadId"}."""
-        return {"data": self.data, "messages": self._messages,
+        return {"data": self.data, "messages": list(self._messages),
                 "results": [r.to_dict() for r in self._results], "threadId": self.thread_id}
 
     @classmethod

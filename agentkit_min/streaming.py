@@ -51,20 +51,17 @@ DELTA_SINK: ContextVar[DeltaSink | None] = ContextVar("agentkit_min_delta_sink",
 class StreamingContext:
     """Numbers and sends events for one run; `None`-safe helpers keep the loop short."""
 
-    def __init__(self, publish: Publish, thread_id: Callable[[], str | None],
-                 user_id: Callable[[], str | None]) -> None:
-        self._publish = publish
-        self._thread_id = thread_id
-        self._user_id = user_id
-        self.sequence = 0
+    def __init__(self, publish: Publish, state: Any) -> None:
+        self._publish, self._state, self.sequence = publish, state, 0
+        user = state.data.get("userId") if isinstance(state.data, dict) else None
+        self._user = user if isinstance(user, str) else None  # as the run started
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         """Number `event` and send it to the publish callback (failures are logged, not raised)."""
         data = dict(data)
-        data.setdefault("threadId", self._thread_id())
-        user = self._user_id()
-        if user is not None:
-            data.setdefault("userId", user)
+        data.setdefault("threadId", self._state.thread_id)
+        if self._user is not None:
+            data.setdefault("userId", self._user)
         seq = self.sequence
         self.sequence += 1
         chunk = {
