@@ -21,6 +21,7 @@ API key (decision Q16). Here:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import base64
 import http.client
@@ -31,7 +32,7 @@ import time
 import urllib.parse
 import urllib.request
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping, Tuple
+from typing import Any, Callable, Iterator, Mapping, Tuple, TypeVar
 
 from .errors import ResponseTooLargeError
 
@@ -39,6 +40,7 @@ READ_LIMIT: ContextVar[int] = ContextVar("agentkit_min_read_limit", default=32 *
 _CHUNK = 64 * 1024
 _MAX_HEAD = 64 * 1024  # http.client's own bound on a header line
 Key = Tuple[str, str, int, Any]
+T = TypeVar("T")
 
 
 class Live:
@@ -58,6 +60,19 @@ class Live:
 LIVE: ContextVar[Live | None] = ContextVar("agentkit_min_live", default=None)
 
 
+def _failed(conn: Any, exc: BaseException, reused: Any) -> bool:
+    """Drop `conn` after `exc`; True if the request may go again on a fresh connection: the peer
+    closed a reused one (a `_Reader`) while idle, before any response byte."""
+    _shutdown(conn)
+    conn.close()
+    if reused and not reused.received and isinstance(exc, (OSError, http.client.HTTPException)) and not isinstance(
+            exc, TimeoutError):
+        return True
+    if isinstance(exc, http.client.HTTPException):
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
+    return False
+
+
 def _shutdown(conn: Any) -> None:
     # shutdown() wakes a read blocked in another thread; close() alone does not (Linux).
     if isinstance(conn.sock, socket.socket):
@@ -71,17 +86,19 @@ class _Reader:
     """One response read from a socket (RFC 9112 section 6.3 framing), every read against the
     attempt's clock; `received` counts the bytes (none: the request may be sent again)."""
 
-    def __init__(self, sock: Any, deadline: float) -> None:
+    def __init__(self, sock: Any, deadline: float, loop: Any = None) -> None:
         self.sock, self.deadline, self.received, self.buf = sock, deadline, 0, bytearray()
         self.idle: float | None = None  # a streamed body: the longest gap between reads
+        self.loop = loop  # set: the socket is non-blocking and `wait` waits on this event loop
 
     def more(self) -> bool:
         """Read once more into `buf`; False at the end of the connection."""
         left = self.idle if self.idle is not None else self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("no complete response within the timeout")
-        self.sock.settimeout(left)
-        data = self.sock.recv(_CHUNK)
+        if self.loop is None:
+            self.sock.settimeout(left)
+        data = self.sock.recv(_CHUNK)  # non-blocking: BlockingIOError or SSLWantReadError if none yet
         self.received += len(data)
         self.buf += data
         return bool(data)
@@ -120,10 +137,22 @@ class _Reader:
                  ) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
         """Send the request in one write (no Nagle wait for a second); read the head.
         (status, headers, body pieces, length, this reader if the connection can be reused)."""
-        head = [f"{method} {target} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
         self.sock.settimeout(max(self.deadline - time.monotonic(), 0.001))
-        self.sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
-        version, status, received = self.head()
+        self.sock.sendall(_request(method, target, headers, body))
+        return self.framing(method, *self.head())
+
+    async def exchange_async(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                             limit: int) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
+        """`exchange` on the event loop, the whole body buffered (to `limit`) before it returns."""
+        view = memoryview(_request(method, target, headers, body))
+        while view:
+            view = view[await self.wait(self.sock.send, view, writing=True):]
+        status, received, pieces, length, keep = self.framing(method, *await self.wait(self.head))
+        await self.wait(self.fill, length, limit)
+        return status, received, pieces, length, keep
+
+    def framing(self, method: str, version: str, status: int, received: dict[str, str],
+                ) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
         length: int | None = -1  # to the end of the connection
         if status in (204, 304) or method == "HEAD":
             length = 0
@@ -133,6 +162,31 @@ class _Reader:
             length = int(declared)
         keep = version == "HTTP/1.1" and length != -1 and "close" not in received.get("connection", "").lower()
         return status, received, self.body(length), length, keep and self
+
+    def fill(self, length: int | None, limit: int) -> None:
+        """Read until the whole body is in `buf`, `limit` is passed, or the peer closes."""
+        while len(self.buf) <= limit and not (_chunked_end(self.buf) if length is None else
+                                              0 <= length <= len(self.buf)) and self.more():
+            pass
+
+    async def wait(self, fn: Callable[..., T], *args: Any, writing: bool = False) -> T:
+        """`fn(*args)` on the non-blocking socket, waiting on the loop while it would block."""
+        while True:
+            try:
+                return fn(*args)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError) as exc:
+                write = isinstance(exc, ssl.SSLWantWriteError) or (writing and not isinstance(exc, ssl.SSLWantReadError))
+            left, loop, fd = self.deadline - time.monotonic(), self.loop, self.sock.fileno()
+            if left <= 0:
+                raise TimeoutError("no complete response within the timeout")
+            ready = loop.create_future()
+            (loop.add_writer if write else loop.add_reader)(fd, _wake, ready, None)
+            timer = loop.call_later(left, _wake, ready, TimeoutError("no complete response within the timeout"))
+            try:
+                await ready
+            finally:
+                timer.cancel()
+                (loop.remove_writer if write else loop.remove_reader)(fd)
 
     def body(self, length: int | None) -> Iterator[bytes]:
         """The body in pieces as they arrive: `length` bytes, chunked (None), or to EOF (-1)."""
@@ -166,6 +220,32 @@ def _stub(conn: Any, deadline: float, method: str, target: str, headers: Mapping
         name = name.lower()
         received[name] = f"{received[name]}, {value}" if name in received else value
     return response.status, received, iter(lambda: response.read1(_CHUNK), b""), response.length, None  # never pooled
+
+
+def _request(method: str, target: str, headers: Mapping[str, str], body: bytes) -> bytes:
+    head = "\r\n".join([f"{method} {target} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()])
+    return head.encode("latin-1") + b"\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def _wake(future: Any, error: BaseException | None) -> None:
+    if not future.done():
+        future.set_result(None) if error is None else future.set_exception(error)
+
+
+def _chunked_end(buf: bytearray) -> bool:
+    """Whether `buf` holds a whole chunked body, trailers included (nothing is consumed)."""
+    at = 0
+    while (eol := buf.find(b"\n", at)) >= 0:
+        if not (size := _chunk_size(bytes(buf[at:eol]).rstrip(b"\r"))):
+            while (at := buf.find(b"\n", eol + 1)) >= 0:
+                if not buf[eol + 1:at].strip():
+                    return True
+                eol = at
+            return False
+        at = buf.find(b"\n", eol + 1 + size) + 1  # past the data's CRLF
+        if not at:
+            return False
+    return False
 
 
 def _chunk_size(line: bytes) -> int:
@@ -223,17 +303,35 @@ class Pool:
                     if reader is not None:
                         reader.idle = timeout
                     return status, received, Body(self, key, conn, pieces, keep)
-                return status, received, self._read(key, conn, pieces, length, keep)
+                return status, received, self._read(key, conn, pieces, length, keep, READ_LIMIT.get())
             except BaseException as exc:
-                _shutdown(conn)
-                conn.close()
-                dropped = isinstance(exc, (OSError, http.client.HTTPException))
-                if reused and dropped and reader and not reader.received and not isinstance(exc, TimeoutError):
+                if _failed(conn, exc, reused and reader):
                     conn = None  # the peer closed it while idle: once more on a fresh connection
                     continue
-                if isinstance(exc, http.client.HTTPException):
-                    raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
                 raise
+
+    async def send_async(self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float,
+                         limit: int) -> tuple[int, dict[str, str], bytes] | None:
+        """`send` on the event loop itself, if a kept-alive connection is idle: its socket is made
+        non-blocking, so no thread waits for the provider. None: do `send` on a worker (which
+        connects), as after a stale connection."""
+        loop = asyncio.get_running_loop()
+        scheme, host, port, name, target = self._routes.get(url) or self._route(url)
+        key: Key = (scheme, host, port, http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection)
+        if type(loop).add_reader is asyncio.BaseEventLoop.add_reader or (conn := self._take(key)) is None:
+            return None  # a loop without add_reader (Windows' proactor), or no idle connection
+        reader = _Reader(conn.sock, time.monotonic() + timeout, loop)
+        try:
+            conn.sock.settimeout(0.0)
+            proxied = getattr(conn, "agentkit_proxy_headers", None)
+            status, received, pieces, length, keep = await reader.exchange_async(
+                method, url if proxied is not None else target,
+                {"host": name, "accept-encoding": "identity", **headers, **(proxied or {})}, body, limit)
+            return status, received, self._read(key, conn, pieces, length, keep, limit)
+        except BaseException as exc:
+            if _failed(conn, exc, reader):
+                return None
+            raise
 
     def _route(self, url: str) -> tuple[str, str, int, str, str]:
         """(scheme, host, port, Host header, request target) of a URL, remembered."""
@@ -248,8 +346,9 @@ class Pool:
         self._routes[url] = route
         return route
 
-    def _read(self, key: Key, conn: Any, pieces: Iterator[bytes], length: int | None, keep: Any) -> bytes:
-        limit, data = READ_LIMIT.get(), bytearray()
+    def _read(self, key: Key, conn: Any, pieces: Iterator[bytes], length: int | None, keep: Any,
+              limit: int) -> bytes:
+        data = bytearray()
         too_big = isinstance(length, int) and length > limit
         for piece in () if too_big else pieces:
             data += piece

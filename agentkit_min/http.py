@@ -254,6 +254,18 @@ class _Call:
             _connections.READ_LIMIT.reset(tokens[1])
             _connections.LIVE.reset(tokens[0])
 
+    async def send_async(self) -> Any:
+        """`send` on the loop itself when `POOL` has an idle connection; None when it has not."""
+        self.started = time.monotonic()
+        left = min(self.timeout, self.ends - self.started)
+        try:
+            sent = await POOL.send_async("POST", self.url, self.headers, self.data, left, self.limit) if left > 0 else None
+            return None if sent is None else (*sent, None)
+        except OSError as exc:
+            return exc
+        except ResponseTooLargeError as exc:
+            raise ResponseTooLargeError(f"{self.provider}: {exc}") from None
+
     def decide(self, outcome: Any) -> HTTPResponse | float:
         """The final response, or the seconds to wait before the next attempt; raises the final failure."""
         self.attempt += 1
@@ -311,11 +323,12 @@ class _Call:
                       "elapsed": time.monotonic() - self.started})
 
     async def run(self) -> HTTPResponse:
-        """Attempts on worker threads, waits on the loop."""
+        """Attempts on the loop (a kept-alive connection) or on worker threads; waits on the loop."""
         while True:
             live = _connections.Live()
+            outcome = await self.send_async() if self.transport is real_transport and not self.stream else None
             try:
-                outcome = await _aio.in_thread(self.send, live)
+                outcome = await _aio.in_thread(self.send, live) if outcome is None else outcome
             except asyncio.CancelledError:
                 live.abort()  # the worker's blocked read fails now instead of at its timeout
                 raise

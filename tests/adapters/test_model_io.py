@@ -19,7 +19,7 @@ from typing import Any, AsyncContextManager, Callable, Iterator
 
 import pytest
 
-from agentkit_min import http
+from agentkit_min import _aio, http
 from agentkit_min.errors import (AuthenticationError, ModelConnectionError, ModelHTTPError, ModelResponseError,
                                  ModelTimeoutError, QuotaExceededError, RateLimitError,
                                  ResponseTooLargeError, ServerError, UsageError)
@@ -310,12 +310,16 @@ def drip(every: float) -> Action:
     return act
 
 
-def test_headers_dripped_one_byte_at_a_time_end_within_the_timeout() -> None:
+@pytest.mark.parametrize("kept_alive", [False, True])  # a worker reads / the event loop reads
+def test_headers_dripped_one_byte_at_a_time_end_within_the_timeout(kept_alive: bool) -> None:
     timeout = 1.0
-    with Server(drip(0.05)) as server:
+    with Server(*[ok()] * kept_alive, drip(0.05)) as server:
+        m = model(openai, server.url, timeout=timeout, max_retries=0)
+        if kept_alive:
+            infer(m)
         start = time.monotonic()
         with pytest.raises(ModelTimeoutError):
-            infer(model(openai, server.url, timeout=timeout, max_retries=0))
+            infer(m)
         elapsed = time.monotonic() - start
     # +10 % is the design bound; a little more slack for a loaded 2-core machine.
     assert timeout * 0.9 < elapsed < timeout * 1.1 + 0.2, elapsed
@@ -350,10 +354,13 @@ def hang(stop: threading.Event) -> Action:
     return act
 
 
-def test_cancelling_an_inference_stops_at_once_and_closes_its_socket() -> None:
+@pytest.mark.parametrize("kept_alive", [False, True])
+def test_cancelling_an_inference_stops_at_once_and_closes_its_socket(kept_alive: bool) -> None:
     closed = threading.Event()
 
     async def run(m: ProviderModel) -> float:
+        if kept_alive:
+            await m.infer(HELLO, [], "auto")
         task = asyncio.ensure_future(m.infer(HELLO, [], "auto"))
         await asyncio.sleep(0.2)
         start = time.monotonic()
@@ -362,7 +369,7 @@ def test_cancelling_an_inference_stops_at_once_and_closes_its_socket() -> None:
             await task
         return time.monotonic() - start
 
-    with Server(hang(closed)) as server:
+    with Server(*[ok()] * kept_alive, hang(closed)) as server:
         assert asyncio.run(run(model(openai, server.url, timeout=30))) < 0.5
         assert closed.wait(3)  # the server saw the connection end long before the 30 s timeout
 
@@ -581,13 +588,19 @@ FRAMINGS = {  # constructed responses: every framing RFC 9112 section 6.3 allows
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-def test_every_response_framing_is_read_whole_and_pooled_only_when_reusable(framing: str) -> None:
+def test_every_response_framing_is_read_whole_and_pooled_only_when_reusable(
+        framing: str, monkeypatch: pytest.MonkeyPatch) -> None:
     data, keep, connections = FRAMINGS[framing]
     with Server(raw(data, keep)) as server:
         m = model(openai, server.url)
         assert [infer(m).output[0]["content"] for _ in range(2)] == ["framed", "framed"]
         assert server.accepted == connections and http.POOL.idle_count() == (1 if keep else 0)
         response = http.post_json("openai", server.url + "/v1/x", {}, {})
+    with Server(ok(), raw(data, keep)) as server:  # on a kept-alive connection: read on the event loop
+        m = model(openai, server.url)
+        infer(m)
+        monkeypatch.setattr(_aio, "in_thread", None)  # no worker thread is used for it
+        assert infer(m).output[0]["content"] == "framed" and server.accepted == 1
     assert response.status == 200 and response.text == BODY.decode()
     assert response.headers.get("x-folded") == ("a b" if "folded" in framing else None)
 
