@@ -16,14 +16,12 @@ import queue
 import re
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .messages import UserMessage
+from .server import AgentServer, HTTPError, _HTTPServer, failure
 from .state import State, create_state
-
-if TYPE_CHECKING:
-    from .server import AgentServer, _HTTPServer
 
 log = logging.getLogger("agentkit_min.server")
 
@@ -36,8 +34,6 @@ _INPUT_FIELDS = {"id": "a string", "systemPrompt": "a string", "clientTimestamp"
 
 def _run_request(body: dict[str, Any]) -> tuple[str | UserMessage, State[Any]]:
     """The run input and initial state of a run request body, or a 400."""
-    from .server import HTTPError
-
     value, data = body.get("input"), body.get("state", {})
     thread_id = body.get("thread_id", body.get("threadId"))
     if isinstance(value, dict) and isinstance(value.get("content"), str):
@@ -88,8 +84,6 @@ class _Handler(BaseHTTPRequestHandler):
         super().finish()
 
     def _dispatch(self) -> None:
-        from .server import HTTPError, failure
-
         method = self.command
         self.app.track(+1)
         self._body_read = self._streaming = False
@@ -130,14 +124,10 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _dispatch
 
     def _late(self) -> Exception:
-        from .server import HTTPError
-
         self.close_connection = True
         return HTTPError(408, "request_timeout", f"the request did not arrive within {self.app.request_timeout} s")
 
     def _route(self, path: str, method: str) -> tuple[Callable[[str, Any], None] | None, list[str]]:
-        from .server import HTTPError
-
         table: dict[str, Callable[[str, Any], None]]
         if path == "/health":
             table = {"GET": self._health}
@@ -173,8 +163,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"threads": [vars(t) if hasattr(t, "__dict__") else t for t in lister(user_id=user)]})
 
     def _thread(self, path: str, query: Any) -> None:
-        from .server import HTTPError
-
         match = _THREAD.match(path)
         assert match is not None
         thread_id = unquote(match.group(1))
@@ -187,8 +175,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"thread_id": thread_id, "results": [r.to_dict() for r in results]})
 
     def _history_hook(self, name: str) -> Callable[..., Any]:
-        from .server import HTTPError
-
         hook = getattr(self.app.history, name, None)
         if not callable(hook):
             raise HTTPError(404, "not_found", f"thread routes need create_server(history=...) with {name}()")
@@ -198,8 +184,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _content_length(self) -> int | None:
         """The body length, or a 400 for framing a proxy could read differently (RFC 9112 6.3)."""
-        from .server import HTTPError
-
         values = [v.strip(" \t") for field in self.headers.get_all("Content-Length") or () for v in field.split(",")]
         problem = ("a header line that is not `name: value` (RFC 9112 5.1)" if self.headers.defects
                    else "a header folded over lines (RFC 9112 5.2)" if any("\n" in v for v in self.headers.values())
@@ -215,8 +199,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> dict[str, Any]:
         """The request's JSON object, within the size limit."""
-        from .server import HTTPError
-
         size = self._length
         if size is None:
             self.close_connection = True
@@ -243,8 +225,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, fut: concurrent.futures.Future[Any],
                 events: queue.SimpleQueue[dict[str, Any] | None]) -> None:
         """Relay the run's events (`publish` puts them on `events`, on the loop thread)."""
-        from .server import HTTPError
-
         fut.add_done_callback(lambda _: events.put(None))  # the end of the stream
         self.close_connection = self._streaming = True  # an event stream ends when the connection closes
         self.send_response(200)

@@ -1,34 +1,16 @@
 """`SQLiteHistory`: conversation history in a SQLite file (AgentKit's `HistoryConfig`, section 7.2).
 
-It implements the four history hooks of `agentkit_min.history` on the standard library's
-`sqlite3`, so a conversation continues across runs, server restarts and processes:
+The four history hooks of `agentkit_min.history` on the standard library's `sqlite3`, so a
+conversation continues across runs, restarts and processes; what `get` returns, and the typed
+errors, are spec/semantics.md section 7 ("The built-in `SQLiteHistory`").
 
-    create_thread        upsert a thread row (a UUID when the client gave no thread id)
-    append_user_message  store the user's input of a network run
-    get                  the thread's entries, oldest first (decision Q6: chronological)
-    append_results       store the results this run produced, in one transaction
-
-`get` returns user messages as well, each as an `AgentResult` with `agent_name="user"` and one
-user text message (AgentKit's own history examples do the same), so the next run's agents see
-the earlier turns. Pass `include_user_messages=False` to get agent results only.
-
-Concurrency: one connection guarded by a lock serialises this process's access, WAL mode lets
-readers run while a writer commits, and `busy_timeout` makes writers from other processes wait
-instead of failing. Each append is one transaction, committed before the hook returns: a
-process killed after a run answered loses nothing (WAL with `synchronous=NORMAL` only risks the
-last transactions on power loss, not on a crash). Async hooks do their IO in a worker thread so
-a busy database never blocks the event loop.
-
-Every `sqlite3` failure is a `HistoryError` naming the path and what to do (`HistoryBusyError`:
-locked past `timeout`; `HistoryDataError`: a lone surrogate in an id). A failed transaction is
-rolled back, so the object stays usable and retrying after a busy error is safe.
-
-Inside a durable engine (`ctx.step` set) each hook runs as one named step, so a replayed run
-neither creates a second thread nor stores its messages twice. Entries are also keyed by
-their id (`INSERT OR IGNORE`), so appending the same result twice stores it once.
-
-Deliberately not here: search, pagination cursors, migrations beyond checking the schema
-version, and message editing.
+Concurrency: one connection behind a lock serialises this process, WAL lets readers run while a
+writer commits, and `busy_timeout` makes other processes' writers wait instead of failing. Each
+append is one transaction committed before the hook returns, so a process killed after a run
+answered loses nothing (WAL with `synchronous=NORMAL` only risks the last transactions on power
+loss). Async hooks do their IO in a worker thread. Inside a durable engine each hook is one named
+step, and entries are keyed by id (`INSERT OR IGNORE`), so a replay stores nothing twice.
+Not here: search, pagination cursors, migrations beyond the schema version check, editing.
 """
 
 from __future__ import annotations

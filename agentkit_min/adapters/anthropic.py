@@ -52,13 +52,8 @@ _ERROR_STATUS = {
 }
 
 
-def build_request(
-    model: str,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    tool_choice: str,
-    params: Mapping[str, Any] | None = None,
-) -> Request:
+def build_request(model: str, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str,
+                  params: Mapping[str, Any] | None = None) -> Request:
     """The Messages API request for one inference (headers carry no secrets)."""
     params = dict(params or {})
     body: dict[str, Any] = {"model": model, "max_tokens": params.get("max_tokens", DEFAULT_MAX_TOKENS)}
@@ -159,9 +154,8 @@ def _text_blocks(content: Any, extra: Any = None) -> list[dict[str, Any]]:
     return blocks
 
 
-def parse_response(
-    status: int, body: object, headers: Mapping[str, str] | None = None
-) -> tuple[list[Message], Usage]:
+def parse_response(status: int, body: object,
+                   headers: Mapping[str, str] | None = None) -> tuple[list[Message], Usage]:
     """The output messages and usage of a Messages API response.
 
     Raises:

@@ -28,13 +28,8 @@ def deployment_path(deployment: str, api_version: str) -> str:
             f"?api-version={urllib.parse.quote(api_version, safe='')}")
 
 
-def build_request(
-    model: str,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    tool_choice: str,
-    params: Mapping[str, Any] | None = None,
-) -> Request:
+def build_request(model: str, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str,
+                  params: Mapping[str, Any] | None = None) -> Request:
     """OpenAI's request; `model` may be "" (then omitted: the deployment decides)."""
     request = _openai.build_request(model, messages, tools, tool_choice, params, provider=PROVIDER)
     if not model:
@@ -42,8 +37,7 @@ def build_request(
     return request
 
 
-def parse_response(
-    status: int, body: object, headers: Mapping[str, str] | None = None
-) -> tuple[list[Message], Usage]:
+def parse_response(status: int, body: object,
+                   headers: Mapping[str, str] | None = None) -> tuple[list[Message], Usage]:
     """OpenAI's parser, with errors labelled "azure-openai"."""
     return _openai.parse_response(status, body, headers, provider=PROVIDER)

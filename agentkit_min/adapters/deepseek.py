@@ -19,19 +19,13 @@ __all__ = ["PROVIDER", "build_request", "parse_response"]
 PROVIDER = "deepseek"
 
 
-def build_request(
-    model: str,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    tool_choice: str,
-    params: Mapping[str, Any] | None = None,
-) -> Request:
+def build_request(model: str, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str,
+                  params: Mapping[str, Any] | None = None) -> Request:
     """OpenAI's request."""
     return _openai.build_request(model, messages, tools, tool_choice, params, provider=PROVIDER)
 
 
-def parse_response(
-    status: int, body: object, headers: Mapping[str, str] | None = None
-) -> tuple[list[Message], Usage]:
+def parse_response(status: int, body: object,
+                   headers: Mapping[str, str] | None = None) -> tuple[list[Message], Usage]:
     """OpenAI's parser, with errors labelled "deepseek"."""
     return _openai.parse_response(status, body, headers, provider=PROVIDER)

@@ -51,13 +51,8 @@ PROVIDER = "gemini"
 _NORMAL_FINISH = (None, "STOP", "FINISH_REASON_UNSPECIFIED")
 
 
-def build_request(
-    model: str,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    tool_choice: str,
-    params: Mapping[str, Any] | None = None,
-) -> Request:
+def build_request(model: str, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str,
+                  params: Mapping[str, Any] | None = None) -> Request:
     """The generateContent request for one inference (the API key is not in it)."""
     system, rest = split_system(messages)
     body: dict[str, Any] = {"contents": _contents(rest)}
@@ -121,9 +116,8 @@ def _contents(messages: Sequence[Message]) -> list[JSON]:
     return list(contents)
 
 
-def parse_response(
-    status: int, body: object, headers: Mapping[str, str] | None = None
-) -> tuple[list[Message], Usage]:
+def parse_response(status: int, body: object,
+                   headers: Mapping[str, str] | None = None) -> tuple[list[Message], Usage]:
     """The output messages and usage of a generateContent response.
 
     A streamed body (a JSON array of chunks, or SSE text) is merged into one response first.

@@ -21,20 +21,14 @@ __all__ = ["PROVIDER", "build_request", "parse_response"]
 PROVIDER = "grok"
 
 
-def build_request(
-    model: str,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    tool_choice: str,
-    params: Mapping[str, Any] | None = None,
-) -> Request:
+def build_request(model: str, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str,
+                  params: Mapping[str, Any] | None = None) -> Request:
     """The Chat Completions request xAI expects: OpenAI's, tools never strict."""
     return _openai.build_request(model, messages, tools, tool_choice, params,
                                  provider=PROVIDER, force_strict=False)
 
 
-def parse_response(
-    status: int, body: object, headers: Mapping[str, str] | None = None
-) -> tuple[list[Message], Usage]:
+def parse_response(status: int, body: object,
+                   headers: Mapping[str, str] | None = None) -> tuple[list[Message], Usage]:
     """OpenAI's parser, with errors labelled "grok"."""
     return _openai.parse_response(status, body, headers, provider=PROVIDER)

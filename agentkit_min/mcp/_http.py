@@ -149,23 +149,13 @@ def _check_header(name: str, value: str) -> None:
         raise LocalProtocolError(f"HTTP header {name!r} contains a line break or colon; refusing to send it")
 
 
-async def request(
-    method: str,
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    body: bytes | None = None,
-    timeout: float | None = 30.0,
-) -> HTTPResponse:
-    """Send one request and return once the response headers have arrived.
+async def request(method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                  body: bytes | None = None, timeout: float | None = 30.0) -> HTTPResponse:
+    """Send one request to an absolute http(s) `url`; return once the response headers are in.
 
-    Args:
-        method: "GET", "POST", "DELETE"...
-        url: an absolute http or https URL.
-        headers: extra request headers (Host, Connection and Content-Length are set here).
-        body: the request body, sent with Content-Length.
-        timeout: seconds allowed for connecting, sending and receiving the response headers;
-            None for no limit (the caller bounds the whole exchange itself).
+    `headers` are extra (Host, Connection and Content-Length are set here); `body` goes with a
+    Content-Length. `timeout` bounds connecting, sending and the response headers (None: no
+    limit, the caller bounds the whole exchange).
 
     Raises:
         MCPConnectionError: cannot connect, or the connection dropped before the headers.

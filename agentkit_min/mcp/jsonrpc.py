@@ -75,10 +75,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_message(data: bytes | str) -> dict[str, Any]:
-    """Decode and validate one JSON-RPC 2.0 message.
-
-    Returns:
-        The message as a dict, known to be a well-formed request, notification or response.
+    """Decode and validate one JSON-RPC 2.0 message: a well-formed request, notification or response.
 
     Raises:
         RemoteProtocolError: not UTF-8, not JSON, not an object, wrong `jsonrpc`, or a shape

@@ -35,10 +35,7 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Turns chunks of a `text/event-stream` body into `ServerSentEvent`s.
-
-    Feed bytes with `feed`; each call returns the events completed by those bytes. Call `close`
-    at end of stream. The events do not depend on how the bytes were chunked.
+    """Turns chunks of a `text/event-stream` body into `ServerSentEvent`s (`feed`, then `close`).
 
     Example:
         >>> decoder = SSEDecoder()
