@@ -197,6 +197,10 @@ def _message(exc: BaseException) -> str:
 def to_json(value: Any, path: str = "$", depth: int = 0) -> Any:
     """A tool's return value as JSON data, or `ToolResultError` naming the type and the JSON path
     (the rule: spec/semantics.md section 2, "Tool results")."""
+    if depth > 100:
+        raise ToolResultError(f"the tool's result nests more than 100 levels at {path}")
+    if value is None or type(value) in (str, bool, int):
+        return value
     import datetime
     import decimal
     import enum
@@ -204,10 +208,6 @@ def to_json(value: Any, path: str = "$", depth: int = 0) -> Any:
     import pathlib
     import uuid
 
-    if depth > 100:
-        raise ToolResultError(f"the tool's result nests more than 100 levels at {path}")
-    if value is None or type(value) in (str, bool, int):
-        return value
     if isinstance(value, enum.Enum):
         return to_json(value.value, path, depth + 1)
     if isinstance(value, float):  # NaN and Infinity become null, as JSON.stringify does

@@ -108,7 +108,11 @@ class Trace:
             spans[8 * opened.pop() + 5] = _clock()  # the usual case, kept short
             if not opened:
                 self._restore()
-            return
+        else:
+            self._close(span, error)
+
+    def _close(self, span: Span, error: Any) -> None:
+        opened = self._open
         i = next((i for i, n in enumerate(opened) if self._fields(n) is span), None)
         closing = opened[i:][::-1] if i is not None else [n for n in self._leaves if self._fields(n) is span]
         if i is not None:
@@ -136,13 +140,16 @@ class Trace:
         try:
             return await work
         except BaseException as exc:
-            spans = self._spans
-            at = next((i for i in range(0, len(spans), 8) if span is None or spans[i + 7] is span), None)
-            if at is not None and spans[at + 5] is None:
-                self.end(spans[at + 7], None, exc)
-            elif at is not None and spans[at + 6] is None:  # ended "ok" by a finally: cancelled
-                spans[at + 6] = _error(exc)
+            self._failed(span, exc)
             raise
+
+    def _failed(self, span: Span | None, exc: BaseException) -> None:
+        spans = self._spans
+        at = next((i for i in range(0, len(spans), 8) if span is None or spans[i + 7] is span), None)
+        if at is not None and spans[at + 5] is None:
+            self.end(spans[at + 7], None, exc)
+        elif at is not None and spans[at + 6] is None:  # ended "ok" by a finally: cancelled
+            spans[at + 6] = _error(exc)
 
     def _restore(self) -> None:
         if self._saved:
