@@ -7,11 +7,9 @@ Request:
     text            -> {"type": "text"} blocks; tool_call -> `tool_use` blocks (assistant);
     tool_result     -> a `tool_result` block in a user turn, content as a JSON string,
                        `is_error: true` when the content is `{"error": ...}`
-    Consecutive turns of one role are merged into one turn, which is what the API does with
-    them anyway, so the tool results of one reply go back in one user message (as Anthropic
-    asks for parallel tool use) and thinking blocks stay in the turn of their tool calls.
-    A trailing assistant text from history (another agent's answer) is sent as `user`, as
-    AgentKit does; an assistant prefill (meta {"prefill": True}) stays `assistant` (Q9).
+    Consecutive turns of one role are merged (D-TURNS). A trailing assistant text from history
+    (another agent's answer) is sent as `user`, as AgentKit does; an assistant prefill
+    (meta {"prefill": True}) stays `assistant` (Q9).
     `max_tokens` comes from `default_parameters`, 4096 when absent (AgentKit crashes).
 
 Response: one message per content block, as AgentKit: text -> text message (stop "stop"),
@@ -20,9 +18,8 @@ tool_use -> a tool_call message. Every other block (`thinking`, `redacted_thinki
 `meta` of the neighbouring message ({"anthropic": {"before": [...], "after": [...]}}) and sent
 back in place on the next turn, which thinking with tool use requires (Q9). A reply without
 text or tool calls is one empty text message whose meta holds the blocks and stop reason.
-Usage: input, output, cache read and cache write tokens; total is their sum.
-
-Not done here: streaming requests, prompt caching markers, images and documents.
+Usage: input, output, cache read and cache write tokens; total is their sum. Streams: _stream.py.
+Not done: prompt caching markers, images and documents.
 """
 
 from __future__ import annotations

@@ -8,9 +8,8 @@ Request:
     with one `functionCall` part per call (AgentKit sends only the first) carrying the call
     id and its `thoughtSignature`; tool_result -> a `functionResponse` part in a "user"
     content, `response: {"name", "content": <JSON string>}` as AgentKit sends it.
-    Consecutive contents of one role are merged, so parallel calls and their responses travel
-    together as the API expects. A trailing assistant text from history is sent as "user" (as
-    for Anthropic, Q9); a prefill (meta {"prefill": True}) stays "model".
+    Consecutive contents of one role are merged (D-TURNS). A trailing assistant text from
+    history is sent as "user" (as for Anthropic, Q9); a prefill (meta {"prefill": True}) stays "model".
     tools -> one `functionDeclarations` entry; the JSON Schema goes in `parametersJsonSchema`
     unchanged (minus `$schema`), so nothing is lost converting to OpenAPI. tool_choice ->
     `toolConfig.functionCallingConfig` mode AUTO / ANY / ANY + allowedFunctionNames.
@@ -25,9 +24,8 @@ neighbouring message's meta ({"gemini": {"before": [...], "after": [...]}}) and 
 place. No candidates (`promptFeedback` block), no parts (SAFETY, MAX_TOKENS) and
 MALFORMED_FUNCTION_CALL give one empty text message whose meta says why.
 Usage: promptTokenCount, candidatesTokenCount, totalTokenCount, cachedContentTokenCount and
-thoughtsTokenCount (not included in candidatesTokenCount by Gemini).
-
-Not done here: streaming requests, files, code execution, the Vertex AI endpoint.
+thoughtsTokenCount (not included in candidatesTokenCount by Gemini). Streams: _stream.py.
+Not done: files, code execution, the Vertex AI endpoint.
 """
 
 from __future__ import annotations
