@@ -1,6 +1,6 @@
 """Replay vcrpy cassettes (JSON, or the YAML vcrpy writes) with the standard library only.
 
-A cassette is vcrpy's format (vcrpy 1.x and later, `"version": 1`), JSON or YAML:
+A cassette is vcrpy's format (`"version": 1`):
 
     {"version": 1, "interactions": [
         {"request":  {"method": "POST", "uri": "https://...", "body": "<text>",
@@ -9,18 +9,14 @@ A cassette is vcrpy's format (vcrpy 1.x and later, `"version": 1`), JSON or YAML
                       "headers": {"Content-Type": ["application/json"]},
                       "body": {"string": "<text>"}}}]}
 
-`play_cassette(path)` installs a transport (`agentkit_min.http.use_transport`) that answers
-each model request with the first unplayed interaction that matches it, the way vcrpy's
-`record_mode="none"` does: method, URI (scheme, host, port, path and query; query
-parameters that recording filtered out, such as Gemini's `key`, are ignored) and body (equal
-as JSON when both sides are JSON, else as text). A request with no match raises UsageError
-showing it and the nearest recorded one; leaving the block with interactions unplayed raises
-too (pass `allow_unplayed=True` to allow it). Each interaction plays once. `!!binary` bodies
-and gzip/deflate-encoded responses (vcrpy without `decode_compressed_response`) are decoded.
-A streaming request gets the recorded raw body in one chunk.
-
-Recording is `agentkit_min.cassette_record.use_cassette` (vcrpy's record modes, no vcrpy).
-Not done: intercepting anything but agentkit-min's own model requests.
+`play_cassette(path)` installs a transport (`agentkit_min.http.use_transport`) that answers each
+model request with the first unplayed interaction matching it, as vcrpy's `record_mode="none"`:
+method, URI (query parameters recording filtered out, such as Gemini's `key`, are ignored) and
+body (equal as JSON when both are JSON, else as text). No match raises UsageError showing the
+request and the nearest recorded one; so does leaving the block with interactions unplayed
+(unless `allow_unplayed=True`). Each interaction plays once; `!!binary` and gzip/deflate bodies
+are decoded; a streaming request gets the recorded body in one chunk. Recording:
+`cassette_record.use_cassette`.
 """
 
 from __future__ import annotations

@@ -3,17 +3,15 @@
     with use_cassette("fixtures/cassettes/picnic.json", record_mode="once"):
         network.run_sync("Plan a picnic")   # 1st run: sent and recorded; later runs: replayed
 
-Modes as in vcrpy: `none` replays only; `once` records everything when the file is missing,
-else is `none`; `new_episodes` replays what matches and records the rest; `all` records
-everything, and the file keeps the loaded interactions no new request matched (vcrpy 6+).
-Matching is the player's. Replay-only runs raise on unplayed interactions unless
-`allow_unplayed`; what was recorded is saved even when the block raises (vcrpy does both too,
-except the raising). Before writing, `filter_headers` leave request and response,
-`filtered_query` parameters leave the URI, and their values (and `secrets`) become
-`<redacted>` everywhere, echoed response bodies and headers included.
-`before_record_request(request)` / `before_record_response(response)` get vcrpy-shaped dicts
-and return them (edited) or None to leave the interaction out. A streamed body is handed on
-chunk by chunk and recorded whole when it ends or is closed.
+Modes as vcrpy's: `none` replays only; `once` records all when the file is missing, else is
+`none`; `new_episodes` replays what matches and records the rest; `all` records all, keeping the
+loaded interactions no new request matched (vcrpy 6+). Matching is the player's. Replay-only runs
+raise on unplayed interactions unless `allow_unplayed`; what was recorded is saved even when the
+block raises. Before writing, `filter_headers` and `filtered_query` parameters are dropped and
+their values (and `secrets`) become `<redacted>` everywhere, echoed bodies included.
+`before_record_request` / `before_record_response` get vcrpy-shaped dicts and return them
+(edited) or None to drop the interaction. A streamed body is handed on chunk by chunk and
+recorded whole when it ends or is closed.
 """
 
 from __future__ import annotations

@@ -165,11 +165,6 @@ class NDJSONDecoder:
                 lines.append(line)
         return lines
 
-    @property
-    def pending(self) -> bytes:
-        """Bytes received after the last newline (a truncated final line at end of stream)."""
-        return b"".join(self._parts)
-
 
 class JSONRPCSession:
     """Client-side JSON-RPC bookkeeping: id allocation, pending ids, classification, replies.
