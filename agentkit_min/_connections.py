@@ -1,15 +1,14 @@
-"""Kept-alive HTTP/1.1 connections for model requests (`http.real_transport`), on `http.client`.
+"""Kept-alive HTTP/1.1 connections for model requests (`http.real_transport`).
 
 Why not urllib: a connection (a TLS handshake) per request, and redirects followed with the
 API key (decision Q16). Here:
 
 - one pool per process, keyed by (scheme, host, port, connection class), LIFO, thread-safe;
-  idle connections are closed after `idle_seconds` (a reaper thread runs while any are idle)
-  and at exit. The class is looked up on `http.client` per call: vcrpy swaps it while a
-  cassette is active, so no connection crosses into or out of one (its stubs are never pooled);
-- `http.client` opens connections (TCP, a proxy's CONNECT tunnel, TLS); requests go over them
-  with `_http1` (a vcrpy stub's through http.client's API). `send_async` does the exchange
-  on the event loop itself when a connection is idle: no thread waits for the provider;
+  idle connections are closed after `idle_seconds` (by a reaper thread) and at exit. The class
+  is looked up on `http.client` per call: vcrpy swaps it while a cassette is active, so no
+  connection crosses into or out of one (its stubs, used through their API, are never pooled);
+- `http.client` opens connections (TCP, a proxy's CONNECT tunnel, TLS), `_http1` talks on
+  them; `send_async` does that on the event loop when a connection is idle (no thread waits);
 - a pooled connection the peer closed is dropped before use; a request that fails on a reused
   one before any response byte is sent again once on a fresh one (the keep-alive race);
 - `timeout` bounds the whole attempt: each read gets only the time left (dripped headers
@@ -70,6 +69,12 @@ def _failed(conn: Any, exc: BaseException, reused: Any) -> bool:
     return False
 
 
+def _wire(conn: Any, url: str, name: str, target: str, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    proxied = getattr(conn, "agentkit_proxy_headers", None)  # plain http via a proxy: absolute URLs
+    return (target if proxied is None else url), {"host": name, "accept-encoding": "identity", **headers,
+                                                  **(proxied or {})}
+
+
 def _shutdown(conn: Any) -> None:
     # shutdown() wakes a read blocked in another thread; close() alone does not (Linux).
     if isinstance(conn.sock, socket.socket):
@@ -109,12 +114,10 @@ class Pool:
     def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float,
              *, stream: bool = False) -> tuple[int, dict[str, str], Any]:
         """One request; see `agentkit_min.http.real_transport`."""
-        scheme, host, port, name, target = self._routes.get(url) or self._route(url)
-        cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        key: Key = (scheme, host, port, cls)
+        key, name, target = self._key(url)
         deadline, conn = time.monotonic() + timeout, self._take(key)
         while True:
-            reused, conn, reader = conn is not None, conn or self._connect(cls, scheme, host, port), None
+            reused, conn, reader = conn is not None, conn or self._connect(*key), None
             live = LIVE.get()
             if live is not None:
                 live.conns.append(conn)
@@ -128,11 +131,9 @@ class Pool:
                     if conn.sock is None:
                         conn.timeout = max(deadline - time.monotonic(), 0.001)  # connect and TLS handshake
                         conn.connect()
-                    proxied = getattr(conn, "agentkit_proxy_headers", None)  # plain http via a proxy
                     reader = Reader(conn.sock, deadline)
-                    status, received, pieces, length, keep = reader.exchange(
-                        method, url if proxied is not None else target,
-                        {"host": name, "accept-encoding": "identity", **headers, **(proxied or {})}, body)
+                    status, received, pieces, length, keep = reader.exchange(method, *_wire(conn, url, name, target,
+                                                                                          headers), body)
                 if stream and 200 <= status < 300:
                     if reader is not None:
                         reader.idle = timeout
@@ -149,26 +150,27 @@ class Pool:
         """`send` on the event loop itself, if a kept-alive connection is idle: its socket is made
         non-blocking, so no thread waits for the provider. None: do `send` on a worker (which
         connects), as after a stale connection."""
-        loop = asyncio.get_running_loop()
-        scheme, host, port, name, target = self._routes.get(url) or self._route(url)
-        key: Key = (scheme, host, port, http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection)
+        loop, (key, name, target) = asyncio.get_running_loop(), self._key(url)
         if type(loop).add_reader is asyncio.BaseEventLoop.add_reader or (conn := self._take(key)) is None:
             return None  # a loop without add_reader (Windows' proactor), or no idle connection
         reader = Reader(conn.sock, time.monotonic() + timeout, loop)
         try:
             conn.sock.settimeout(0.0)
-            proxied = getattr(conn, "agentkit_proxy_headers", None)
             status, received, pieces, length, keep = await reader.exchange_async(
-                method, url if proxied is not None else target,
-                {"host": name, "accept-encoding": "identity", **headers, **(proxied or {})}, body, limit)
+                method, *_wire(conn, url, name, target, headers), body, limit)
             return status, received, self._read(key, conn, pieces, length, keep, limit)
         except BaseException as exc:
             if _failed(conn, exc, reader):
                 return None
             raise
 
+    def _key(self, url: str) -> tuple[Key, str, str]:
+        """The pool key, Host header and request target of a URL (the parsing is remembered)."""
+        scheme, host, port, name, target = self._routes.get(url) or self._route(url)
+        cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        return (scheme, host, port, cls), name, target
+
     def _route(self, url: str) -> tuple[str, str, int, str, str]:
-        """(scheme, host, port, Host header, request target) of a URL, remembered."""
         parts = urllib.parse.urlsplit(url)
         scheme, host = parts.scheme, parts.hostname or ""
         port, default = parts.port, 443 if scheme == "https" else 80
@@ -194,7 +196,7 @@ class Pool:
         self._finish(key, conn, keep)
         return bytes(data)
 
-    def _connect(self, cls: Any, scheme: str, host: str, port: int) -> Any:
+    def _connect(self, scheme: str, host: str, port: int, cls: Any) -> Any:
         options: dict[str, Any] = {}
         if scheme == "https":
             self.ssl_context = self.ssl_context or ssl.create_default_context()

@@ -95,9 +95,6 @@ def real_transport(method: str, url: str, headers: Mapping[str, str], body: byte
     return POOL.send(method, url, headers, body, timeout, stream=stream)
 
 
-urllib_transport = real_transport  # the name of the sender before connections were kept alive
-
-
 @dataclass(frozen=True)
 class HTTPResponse:
     """What came back: the status, lower-cased headers, and the decoded body."""
