@@ -10,8 +10,8 @@ What it does (decision Q16 of spec/semantics.md):
   429 and 5xx, unless `x-should-retry: false` (`true` makes any status >= 400 retryable) or
   `no_retry` says waiting cannot help. Waits follow `retry-after-ms`, `Retry-After` or Google's
   `RetryInfo`; a wait longer than `max_retry_after` or the deadline left makes that response final;
-- `post_json` blocks; `post_json_async` and `open_stream` run each attempt on an `_aio.in_thread`
-  worker (no cap) and wait on the event loop; cancelling shuts the attempt's socket;
+- `post_json` blocks; `post_json_async` runs an attempt on the loop on an idle kept-alive connection,
+  else (and `open_stream`) on an `_aio.in_thread` worker (no cap); cancelling shuts its socket;
 - refuses header values and URLs with control characters (a `UsageError` that never shows the
   value), logs the exact body at DEBUG without credentials, and sends nothing while
   `ALLOW_MODEL_REQUESTS` is False, except through a transport (a cassette player) or to loopback.
@@ -374,7 +374,7 @@ def post_json(provider: str, url: str, headers: Mapping[str, str], body: Mapping
 
 async def post_json_async(provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
                           **options: Any) -> HTTPResponse:
-    """`post_json` for the event loop: each attempt on a worker thread, waits on the loop.
+    """`post_json` for the event loop: attempts on the loop or a worker thread, waits on the loop.
 
     Cancelling the awaiting task stops the wait at once and shuts the attempt's socket.
     """

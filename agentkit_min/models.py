@@ -11,8 +11,8 @@ API keys come from the `api_key` argument, else from the provider's environment 
 read when `infer` is called (never at import or construction); surrounding whitespace is
 stripped, a missing key raises `MissingAPIKeyError` and one with a control character
 `UsageError`, before any request. A key is never logged, never put in an error, and scrubbed
-from response bodies if a proxy echoes it back. `infer` sends each attempt from a worker
-thread (no cap on how many run at once unless `max_concurrency` sets one) and waits for
+from response bodies if a proxy echoes it back. `infer` sends each attempt from the event loop
+or a worker thread (no cap on how many run at once unless `max_concurrency` sets one), waits for
 backoff on the event loop; `infer_sync` is the same call, blocking. Connections are kept
 alive and shared (`agentkit_min.http.POOL`); `close()` (or `with model:`) closes the idle
 ones to this model's host.
@@ -167,7 +167,7 @@ class ProviderModel:
     async def infer(
         self, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: str
     ) -> ModelResponse:
-        """One inference: each attempt on a worker thread, waits on the event loop."""
+        """One inference: attempts on the event loop or a worker thread, waits on the loop."""
         sink = DELTA_SINK.get()
         if self.stream if self.stream is not None else sink is not None:
             return await self._infer_stream(messages, tools, tool_choice, sink)
