@@ -28,6 +28,7 @@ class Reader:
         self.sock, self.deadline, self.received, self.buf = sock, deadline, 0, bytearray()
         self.idle: float | None = None  # a streamed body: the longest gap between reads
         self.loop = loop  # set: the socket is non-blocking and `wait` waits on this event loop
+        self.scanned = self.sized = 0  # `fill`: where `chunked_end` goes on, the chunk bytes before it
 
     def more(self) -> bool:
         """Read once more into `buf`; False at the end of the connection."""
@@ -102,10 +103,12 @@ class Reader:
         return status, received, self.body(length), length, keep and self
 
     def fill(self, length: int | None, limit: int) -> None:
-        """Read until the whole body is in `buf`, `limit` is passed, or the peer closes."""
-        while len(self.buf) <= limit and not (chunked_end(self.buf) if length is None else
-                                              0 <= length <= len(self.buf)) and self.more():
-            pass
+        """Read until the whole body is in `buf`, the peer closes, or it is over `limit` (a chunked
+        body's framing is in `buf` too: up to twice `limit` of it)."""
+        while not (0 <= length <= len(self.buf) if length is not None else chunked_end(self)):
+            over = max(self.sized, len(self.buf) // 2) if length is None else max(length, len(self.buf))
+            if over > limit or not self.more():
+                return
 
     async def wait(self, fn: Callable[..., T], *args: Any, writing: bool = False) -> T:
         """`fn(*args)` on the non-blocking socket, waiting on the loop while it would block."""
@@ -113,7 +116,7 @@ class Reader:
             try:
                 return fn(*args)
             except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError) as exc:
-                write = isinstance(exc, ssl.SSLWantWriteError) or (writing and not isinstance(exc, ssl.SSLWantReadError))
+                write = isinstance(exc, ssl.SSLWantWriteError) or writing and not isinstance(exc, ssl.SSLWantReadError)
             left, loop, fd = self.deadline - time.monotonic(), self.loop, self.sock.fileno()
             if left <= 0:
                 raise TimeoutError("no complete response within the timeout")
@@ -158,9 +161,10 @@ def _wake(future: Any, error: BaseException | None) -> None:
         future.set_result(None) if error is None else future.set_exception(error)
 
 
-def chunked_end(buf: bytearray) -> bool:
-    """Whether `buf` holds a whole chunked body, trailers included (nothing is consumed)."""
-    at = 0
+def chunked_end(reader: Reader) -> bool:
+    """Whether `reader.buf` holds a whole chunked body, trailers included (nothing is consumed;
+    `reader.scanned` remembers the complete chunks already seen)."""
+    buf, at = reader.buf, reader.scanned
     while (eol := buf.find(b"\n", at)) >= 0:
         if not (size := chunk_size(bytes(buf[at:eol]).rstrip(b"\r"))):
             while (at := buf.find(b"\n", eol + 1)) >= 0:
@@ -168,9 +172,9 @@ def chunked_end(buf: bytearray) -> bool:
                     return True
                 eol = at
             return False
-        at = buf.find(b"\n", eol + 1 + size) + 1  # past the data's CRLF
-        if not at:
+        if not (at := buf.find(b"\n", eol + 1 + size) + 1):  # past the data's CRLF
             return False
+        reader.scanned, reader.sized = at, reader.sized + size
     return False
 
 

@@ -256,7 +256,8 @@ class _Call:
         self.started = time.monotonic()
         left = min(self.timeout, self.ends - self.started)
         try:
-            sent = await POOL.send_async("POST", self.url, self.headers, self.data, left, self.limit) if left > 0 else None
+            sent = None if left <= 0 else await POOL.send_async("POST", self.url, self.headers, self.data, left,
+                                                                  self.limit)
             return None if sent is None else (*sent, None)
         except OSError as exc:
             return exc

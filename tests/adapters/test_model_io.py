@@ -483,14 +483,18 @@ def huge(total: int, length: bool) -> Action:
     return act
 
 
+@pytest.mark.parametrize("kept_alive", [False, True])
 @pytest.mark.parametrize("length", [True, False], ids=["content-length", "chunked"])
-def test_a_100_mb_body_is_a_typed_error_with_bounded_memory(length: bool) -> None:
+def test_a_100_mb_body_is_a_typed_error_with_bounded_memory(length: bool, kept_alive: bool) -> None:
     limit = http.MAX_RESPONSE_BYTES
-    with Server(huge(100 << 20, length)) as server:
+    with Server(*[ok()] * kept_alive, huge(100 << 20, length)) as server:
+        m = model(openai, server.url, max_retries=0)
+        if kept_alive:
+            infer(m)
         tracemalloc.start()
         try:
             with pytest.raises(ResponseTooLargeError, match="max_response_bytes"):
-                infer(model(openai, server.url, max_retries=0))
+                infer(m)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
