@@ -228,8 +228,14 @@ class Agent:
                            "meta": {"prefill": True}})
         return prompt
 
-    async def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
-                     step: Step | None, step_id: str, parts: Parts | None = None) -> ModelResponse:
+    def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
+               step: Step | None, step_id: str, parts: Parts | None = None) -> Awaitable[ModelResponse]:
+        if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
+            return model.infer(messages, list(tools.values()), self.tool_choice or "auto")
+        return self._infer_in(model, messages, tools, step, step_id, parts)
+
+    async def _infer_in(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
+                        step: Step | None, step_id: str, parts: Parts | None) -> ModelResponse:
         choice = self.tool_choice or "auto"
         # None too when an outer run's sink is set, so it does not leak in
         token = DELTA_SINK.set(parts) if parts is not None or DELTA_SINK.get() is not None else None

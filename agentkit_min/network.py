@@ -34,7 +34,6 @@ from .trace import Trace, route_of
 
 if TYPE_CHECKING:
     from .history import History
-    from .result import AgentResult
     from .step import Step
 
 __all__ = ["Network", "NetworkRun", "create_network"]
@@ -89,8 +88,11 @@ class Network(Generic[T]):
         else:
             chosen = state if state is not None else self.state.clone()
         run = NetworkRun(self, chosen, step)
-        # guarded: a failure before the loop's own try (history, `enabled`) still ends the trace
-        return await run.trace.guard(None, run.execute(input, router or default_router or self.router, publish))
+        try:
+            return await run.execute(input, router or default_router or self.router, publish)
+        except BaseException as exc:  # a failure before the loop's own try (history, `enabled`) ends the trace
+            run.trace._failed(None, exc)
+            raise
 
     def run_sync(self, input: str | UserMessage, **options: Any) -> NetworkRun:
         """`run` for synchronous code."""
@@ -171,7 +173,15 @@ class NetworkRun:
                 return self  # nothing to do: no results, so nothing to append to history
             while self._stack:
                 agent = self._agents[self._stack.popleft()]
-                result = await self._run_agent(agent, input)
+                self.agent_run_id = self.agent_message_id = new_id()
+                if self.streaming:  # the agent-scope run id only matters to event observers
+                    self.agent_run_id = new_id()
+                    await self._emit("run.started", scope="agent", runId=self.agent_run_id, name=agent.name,
+                                     parentRunId=self.run_id, messageId=self.agent_message_id)
+                result = await agent.run(input, network=self)
+                result.id = self.agent_message_id
+                if self.streaming:
+                    await self._emit("run.completed", scope="agent", runId=self.agent_run_id, name=agent.name)
                 self.counter += 1
                 self.state.append_result(result)
                 if self.max_iter and self.counter >= self.max_iter:
@@ -189,18 +199,6 @@ class NetworkRun:
             await self._emit("run.completed", scope="network", runId=self.run_id, name=self.name)
             await self._emit("stream.ended", scope="network", runId=self.run_id)
         return self
-
-    async def _run_agent(self, agent: Agent, input: str | UserMessage) -> AgentResult:
-        self.agent_run_id = self.agent_message_id = new_id()
-        if self.streaming:  # the agent-scope run id only matters to event observers
-            self.agent_run_id = new_id()
-            await self._emit("run.started", scope="agent", runId=self.agent_run_id, name=agent.name,
-                             parentRunId=self.run_id, messageId=self.agent_message_id)
-        result = await agent.run(input, network=self)
-        result.id = self.agent_message_id
-        if self.streaming:
-            await self._emit("run.completed", scope="agent", runId=self.agent_run_id, name=agent.name)
-        return result
 
     async def _next_agents(self, input: str | UserMessage, router: Any) -> list[Agent]:
         """Ask the router what runs next, traced as a "route" span (spec/trace.md)."""
