@@ -15,7 +15,6 @@ as in AgentKit: with an LLM router that can mean a long, costly run; a warning i
 
 from __future__ import annotations
 
-import collections
 import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, Sequence, TypeVar
@@ -121,7 +120,7 @@ class NetworkRun:
         self.trace = Trace(self.run_id)
         """What this run did (spec/trace.md): `trace.to_dict()`, `write(path)`, `page(path)`."""
         self._agents = network.agents  # members plus agents a router returned (copied on write)
-        self._stack: collections.deque[str] = collections.deque()
+        self._stack: tuple[str, ...] = ()  # names queued to run next (a tuple of str: no object for the GC)
 
     @classmethod
     def standalone(cls, agent: Agent, state: State[Any], step: Step | None) -> NetworkRun:
@@ -168,11 +167,11 @@ class NetworkRun:
         if self.max_iter == 0 and (router is None or isinstance(router, RoutingAgent)):
             log.warning("network %r: max_iter=0 (unlimited) with an LLM router", self.name)
         try:
-            self._stack.extend(a.name for a in await self._next_agents(input, router))
+            self._stack += tuple(a.name for a in await self._next_agents(input, router))
             if not self._stack:
                 return self  # nothing to do: no results, so nothing to append to history
             while self._stack:
-                agent = self._agents[self._stack.popleft()]
+                agent, self._stack = self._agents[self._stack[0]], self._stack[1:]
                 self.agent_run_id = self.agent_message_id = new_id()
                 if self.streaming:  # the agent-scope run id only matters to event observers
                     self.agent_run_id = new_id()
@@ -186,7 +185,7 @@ class NetworkRun:
                 self.state.append_result(result)
                 if self.max_iter and self.counter >= self.max_iter:
                     break  # decision Q1: the router is not asked again
-                self._stack.extend(a.name for a in await self._next_agents(input, router))
+                self._stack += tuple(a.name for a in await self._next_agents(input, router))
             if ctx is not None:
                 await save_thread(self.history, ctx, self.initial_result_count)
         except Exception as exc:  # not BaseException: a durable engine pauses runs by raising

@@ -31,7 +31,7 @@ def _default_formatter(result: AgentResult) -> list[Message]:
 class State(Generic[T]):
     """Shared memory of a network run. Build it with `create_state(data)`."""
 
-    _ends: list[int]  # len(_log) after each result in it
+    _ends: dict[int, int]  # result index -> len(_log) after it (ints only: no object for the GC)
 
     def __init__(self, data: T | None = None, *, messages: Sequence[Message] | None = None,
                  results: list[AgentResult] | None = None, thread_id: str | None = None) -> None:
@@ -66,12 +66,12 @@ class State(Generic[T]):
         and where result `upto` starts in it. A result is logged when the next agent run starts:
         edit results before they are stored (hooks), or replace them with `set_results`."""
         if self._log is None:
-            self._log, self._ends = list(self._messages), []
+            self._log, self._ends = list(self._messages), {}
         log, ends = self._log, self._ends
         for result in self._results[len(ends):]:
             log += result.output
             log += result.tool_calls
-            ends.append(len(log))
+            ends[len(ends)] = len(log)
         upto = min(upto, len(ends))  # results may have been replaced by fewer
         return log, ends[upto - 1] if upto else len(self._messages)
 

@@ -48,7 +48,7 @@ class Trace:
         # the caller holds and fills, see `begin`): one flat list, not an object per span for the
         # cyclic GC to scan (bench/loop.py); spans past MAX_SPANS are in `_spill` while open
         self._spans: list[Any] = []
-        self._open: list[int] = []  # ids of spans begun, not ended, outermost first
+        self._open: tuple[int, ...] = ()  # ids of spans begun, not ended, outermost first
         self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
         self._spill: dict[int, list[Any]] = {}
         self._handles: dict[int, Any] = {}  # OpenTelemetry spans
@@ -91,7 +91,7 @@ class Trace:
         if leaf:
             self._leaves += (n,)
         else:
-            opened.append(n)
+            self._open = (*opened, n)
         if self._otel is not None:
             self._handles[n] = self._otel.start(kind, name, span, content)
         return span
@@ -105,8 +105,8 @@ class Trace:
         opened, spans = self._open, self._spans
         if opened and 8 * opened[-1] < len(spans) and spans[8 * opened[-1] + 7] is span and error is None \
                 and self._otel is None:
-            spans[8 * opened.pop() + 5] = _clock()  # the usual case, kept short
-            if not opened:
+            spans[8 * opened[-1] + 5], self._open = _clock(), opened[:-1]  # the usual case, kept short
+            if len(opened) == 1:
                 self._restore()
         else:
             self._close(span, error)
@@ -116,7 +116,7 @@ class Trace:
         i = next((i for i, n in enumerate(opened) if self._fields(n) is span), None)
         closing = opened[i:][::-1] if i is not None else [n for n in self._leaves if self._fields(n) is span]
         if i is not None:
-            del opened[i:]
+            self._open = opened[:i]
         else:
             self._leaves = tuple(n for n in self._leaves if n not in closing)
         now = _clock()
