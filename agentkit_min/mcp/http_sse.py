@@ -129,9 +129,8 @@ class SSETransport:
         if self.endpoint is None or self._closed or self._inbox.failed:
             raise MCPConnectionError(f"SSE transport to {self.url} is not connected")
         headers = {"Content-Type": "application/json", **self.headers}
-        response = await _http.request(
-            "POST", self.endpoint, headers=headers, body=encode_message(message), timeout=self.timeout
-        )
+        response = await _http.request("POST", self.endpoint, headers=headers, body=encode_message(message),
+                                       timeout=self.timeout)
         if not 200 <= response.status < 300:
             raise await response.refused("POST", self.timeout)
         await response.read(limit=1024 * 1024, timeout=self.timeout)  # "Accepted"

@@ -145,9 +145,8 @@ class SSEDecoder:
 
     def _check_length(self) -> None:
         if self._pending_len > self._max_line:
-            raise RemoteProtocolError(
-                f"SSE line longer than {self._max_line} characters; refusing to buffer more"
-            )
+            raise RemoteProtocolError(f"SSE line longer than {self._max_line} characters; "
+                                      "refusing to buffer more")
 
     def _process_line(self, line: str) -> ServerSentEvent | None:
         if not line:
@@ -182,12 +181,8 @@ class SSEDecoder:
             # The standard: an empty data buffer resets the event type and dispatches nothing.
             self._event_type = ""
             return None
-        event = ServerSentEvent(
-            event=self._event_type or "message",
-            data="\n".join(self._data),
-            id=self.last_event_id,
-            retry=self.retry,
-        )
+        event = ServerSentEvent(event=self._event_type or "message", data="\n".join(self._data),
+                                id=self.last_event_id, retry=self.retry)
         self._reset_event()
         return event
 

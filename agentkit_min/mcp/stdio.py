@@ -29,14 +29,8 @@ _GRACE = 2.0  # seconds between the shutdown steps
 class StdioTransport:
     """MCP over a child process's stdin/stdout."""
 
-    def __init__(
-        self,
-        command: str,
-        args: Sequence[str] = (),
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str | None = None,
-    ) -> None:
+    def __init__(self, command: str, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
+                 cwd: str | None = None) -> None:
         """Create the transport (the process starts in `connect`).
 
         Args:
@@ -72,21 +66,13 @@ class StdioTransport:
         if self._process is not None or self._closed:
             raise MCPConnectionError(f"stdio transport for {self._label!r} was already used")
         try:
+            pipe = asyncio.subprocess.PIPE
             self._process = await asyncio.create_subprocess_exec(
-                self.command,
-                *self.args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env={**os.environ, **self.env},
-                cwd=self.cwd,
-            )
+                self.command, *self.args, stdin=pipe, stdout=pipe, stderr=pipe,
+                env={**os.environ, **self.env}, cwd=self.cwd)
         except OSError as exc:
             raise MCPConnectionError(f"cannot start MCP server {self._label!r}: {exc}") from None
-        self._tasks = [
-            asyncio.create_task(self._read_stdout()),
-            asyncio.create_task(self._drain_stderr()),
-        ]
+        self._tasks = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._drain_stderr())]
 
     async def _read_stdout(self) -> None:
         assert self._process is not None and self._process.stdout is not None

@@ -104,13 +104,10 @@ def mcp_tool(client: MCPClient, spec: Mapping[str, Any]) -> Tool:
 
     handler.__name__ = f"{client.name}-{tool_name}"
     description = spec.get("description")
-    return Tool(
-        name=f"{client.name}-{tool_name}",
-        description=description if isinstance(description, str) else None,
-        parameters=schema if isinstance(schema, dict) else None,
-        handler=handler,
-        mcp={"server": client.name, "tool": tool_name},
-    )
+    return Tool(name=f"{client.name}-{tool_name}", handler=handler,
+                description=description if isinstance(description, str) else None,
+                parameters=schema if isinstance(schema, dict) else None,
+                mcp={"server": client.name, "tool": tool_name})
 
 
 def _error_text(content: Any) -> str:

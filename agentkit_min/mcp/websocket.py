@@ -37,8 +37,7 @@ __all__ = [
 
 # 7.4.1 defines these codes; 1004 is reserved, and 1005, 1006 and 1015 "MUST NOT be set as a
 # status code in a Close control frame". 1012-1014 were registered with IANA later (7.4.2).
-_VALID_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
-                                1012, 1013, 1014})
+_VALID_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
 
 
 class State(enum.Enum):
