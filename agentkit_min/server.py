@@ -28,12 +28,9 @@ or history busy (`Retry-After`), 504 run timeout, 500 anything else (logged at E
 
 Design: `http.server.ThreadingHTTPServer` parses HTTP (a thread per connection, keep-alive),
 and every run is a coroutine on ONE event-loop thread, so thousands of runs share a loop while
-slow clients only hold a thread. `shutdown()` stops accepting, waits for in-flight requests up
-to a timeout, then cancels what is left. `history=` is given to each served network and agent
-that has none (on a shallow copy; the caller's objects are not changed).
-
-Not here: TLS (put a proxy in front), the Inngest protocol (see agentkit_min.inngest),
-chunked request bodies, CORS.
+slow clients only hold a thread. `history=` is given to each served network and agent that has
+none (on a shallow copy; the caller's objects are not changed). Not here: TLS (put a proxy in
+front), the Inngest protocol (agentkit_min.inngest), chunked request bodies, CORS.
 """
 
 from __future__ import annotations
@@ -151,10 +148,7 @@ class AgentServer:
         return self
 
     def serve_forever(self, port: int = 3010, host: str = "127.0.0.1") -> None:
-        """Block until `shutdown()`, Ctrl-C or SIGTERM (then shut down gracefully).
-
-        Listens on `host:port` first if not listening yet.
-        """
+        """Listen on `host:port` if not yet; block until `shutdown()`, Ctrl-C or SIGTERM (then shut down)."""
         if self._httpd is None:
             self.listen(port, host)
         term = threading.Event()
@@ -171,10 +165,8 @@ class AgentServer:
         self.shutdown()
 
     def shutdown(self, timeout: float = 30.0) -> bool:
-        """Stop accepting, wait up to `timeout` s for in-flight requests, cancel the rest.
-
-        Returns True when every in-flight request finished in time.
-        """
+        """Stop accepting, wait up to `timeout` s for in-flight requests, cancel the rest; True
+        when every in-flight request finished in time."""
         if self._httpd is None or self._loop is None or self._stopped.is_set():
             return True
         self.closing = True
