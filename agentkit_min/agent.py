@@ -182,7 +182,10 @@ class Agent:
             step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}" if step else ""
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
             span = inference(run.trace, chosen, prompt, messages)
-            response = await self._infer(chosen, messages, tools, step, step_id, parts)
+            if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
+                response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
+            else:
+                response = await self._infer(chosen, messages, tools, step, step_id, parts)
             inferred(run.trace, span, response)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
@@ -228,14 +231,8 @@ class Agent:
                            "meta": {"prefill": True}})
         return prompt
 
-    def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
-               step: Step | None, step_id: str, parts: Parts | None = None) -> Awaitable[ModelResponse]:
-        if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
-            return model.infer(messages, list(tools.values()), self.tool_choice or "auto")
-        return self._infer_in(model, messages, tools, step, step_id, parts)
-
-    async def _infer_in(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
-                        step: Step | None, step_id: str, parts: Parts | None) -> ModelResponse:
+    async def _infer(self, model: Model, messages: list[Message], tools: Mapping[str, Tool],
+                     step: Step | None, step_id: str, parts: Parts | None = None) -> ModelResponse:
         choice = self.tool_choice or "auto"
         # None too when an outer run's sink is set, so it does not leak in
         token = DELTA_SINK.set(parts) if parts is not None or DELTA_SINK.get() is not None else None

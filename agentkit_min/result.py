@@ -127,18 +127,14 @@ class AgentResult:
 
     def export(self) -> dict[str, JSON]:
         """AgentKit's `export()`: agentName, output, toolCalls, createdAt, checksum."""
-        return {
-            "agentName": self.agent_name, "output": self.output, "toolCalls": self.tool_calls,
-            "createdAt": self.created_at.isoformat(), "checksum": self.checksum,
-        }
+        return {"agentName": self.agent_name, "output": self.output, "toolCalls": self.tool_calls,
+                "createdAt": self.created_at.isoformat(), "checksum": self.checksum}
 
     def to_dict(self) -> dict[str, JSON]:
         """The full JSON form (what `JSON.stringify(result)` gives in TS, plus usage)."""
-        out: dict[str, JSON] = {
-            "agentName": self.agent_name, "output": self.output, "toolCalls": self.tool_calls,
-            "createdAt": self.created_at.isoformat(), "prompt": self.prompt,
-            "history": self.history, "raw": self.raw,
-        }
+        out: dict[str, JSON] = {"agentName": self.agent_name, "output": self.output, "toolCalls": self.tool_calls,
+                                "createdAt": self.created_at.isoformat(), "prompt": self.prompt,
+                                "history": self.history, "raw": self.raw}
         if self.id is not None:
             out["id"] = self.id
         if self.usage:
@@ -150,9 +146,7 @@ class AgentResult:
         """Rebuild a result from `to_dict()` / `export()` JSON (TS or ours)."""
         created = data.get("createdAt")
         when = datetime.fromisoformat(created.replace("Z", "+00:00")) if isinstance(created, str) else None
-        return cls(
-            agent_name=str(data["agentName"]), output=list(data.get("output") or []),
-            tool_calls=list(data.get("toolCalls") or []), created_at=when,
-            prompt=list(data.get("prompt") or []), history=list(data.get("history") or []),
-            raw=data.get("raw") or "", id=data.get("id"), usage=Usage(**(data.get("usage") or {})),  # type: ignore[typeddict-item]
-        )
+        return cls(agent_name=str(data["agentName"]), output=list(data.get("output") or []),
+                   tool_calls=list(data.get("toolCalls") or []), created_at=when,
+                   prompt=list(data.get("prompt") or []), history=list(data.get("history") or []),
+                   raw=data.get("raw") or "", id=data.get("id"), usage=Usage(**(data.get("usage") or {})))  # type: ignore[typeddict-item]

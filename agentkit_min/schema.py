@@ -58,7 +58,6 @@ ANNOTATIONS = frozenset("description title default examples example $schema $id 
 _MISSING: Any = object()
 _NOT_QUICK = ENFORCED - {"type", "properties", "required", "additionalProperties", "items", "enum", "$defs",
                          "definitions"}
-_NONE: dict[str, Any] = {}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
 _DATE_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
@@ -66,13 +65,9 @@ _DATE_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):
 
 
 def validate(instance: Any, schema: Mapping[str, Any]) -> list[str]:
-    """Check `instance` (usually parsed JSON) against `schema`; never raises.
-
-    Returns:
-        Every violation, each message starting with the JSON path of the offending value, e.g.
-        `"$.items[2]: expected integer, got string"`; empty when valid. A malformed schema is
-        reported as `"<path>: invalid schema: ..."`.
-    """
+    """Check `instance` (usually parsed JSON) against `schema`; never raises. Returns every violation,
+    each starting with the JSON path of the offending value (`"$.items[2]: expected integer, got
+    string"`), empty when valid; a malformed schema is reported as `"<path>: invalid schema: ..."`."""
     try:
         if _quick(instance, schema, 1_000) >= 0:
             return []
@@ -84,23 +79,23 @@ def validate(instance: Any, schema: Mapping[str, Any]) -> list[str]:
 
 
 def _quick(value: Any, schema: Any, budget: int) -> int:
-    """The common case, cheaply: the budget left after showing `value` valid against a schema of
-    only type, properties, required, boolean additionalProperties, items, string enums (and
-    annotations); -1 when not shown (invalid, other keywords, or `budget` values checked)."""
+    """The common case, cheaply: the budget left after showing `value` valid against a schema of only
+    type, properties, required, boolean additionalProperties, items and string enums (annotations
+    aside); -1 when not shown (invalid, another keyword, `budget` values checked): the full check decides."""
     if schema is True:
         return budget - 1
     kind = _EXACT.get(type(value))
-    if type(schema) is not dict or not schema.keys().isdisjoint(_NOT_QUICK) or kind is None or budget <= 0:
+    if type(schema) is not dict or kind is None or budget <= 0 or not schema.keys().isdisjoint(_NOT_QUICK):
         return -1
-    wanted = schema.get("type", kind)
-    if wanted != kind and (type(wanted) is not list or kind not in wanted and not (
-            kind == "integer" and "number" in wanted) or not all(name in _TYPES for name in wanted)):
-        return -1  # "number" matches an integer; the full check handles 1.0 as "integer"
-    if "enum" in schema and (kind != "string" or type(schema["enum"]) is not list or value not in schema["enum"]):
+    wanted, enum = schema.get("type", kind), schema.get("enum", _MISSING)
+    if wanted != kind and (type(wanted) is not list or not all(name in _TYPES for name in wanted) or kind not in
+                           wanted and not (kind == "integer" and "number" in wanted)):  # 1.0 as an integer: full
+        return -1
+    if enum is not _MISSING and (kind != "string" or type(enum) is not list or value not in enum):
         return -1
     if kind == "object":
-        props, extra = schema.get("properties", _NONE), schema.get("additionalProperties", True)
-        required = schema.get("required", [])
+        props, required, extra = schema.get("properties", {}), schema.get("required", []), schema.get(
+            "additionalProperties", True)
         if type(props) is not dict or type(required) is not list or not all(
                 type(n) is str and n in value for n in required) or extra is not True and (
                 extra is not False or len(value) > len(props) or not all(k in props for k in value)):

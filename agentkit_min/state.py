@@ -89,8 +89,7 @@ class State(Generic[T]):
 
     def clone(self) -> State[T]:
         """A new state with a shallow copy of data and copies of messages and results."""
-        return State(self.data, messages=self._messages, results=self._results,
-                     thread_id=self.thread_id)
+        return State(self.data, messages=self._messages, results=self._results, thread_id=self.thread_id)
 
     @property
     def kv(self) -> _KV:
@@ -109,8 +108,7 @@ class State(Generic[T]):
         """Rebuild from `to_dict()` or from TS's JSON of a State (`_messages`, `_results`)."""
         results = obj.get("results", obj.get("_results")) or []
         data: Any = obj.get("data") or obj.get("_data") or {}
-        return cls(data,
-                   messages=obj.get("messages", obj.get("_messages")) or [],
+        return cls(data, messages=obj.get("messages", obj.get("_messages")) or [],
                    results=[r if isinstance(r, AgentResult) else AgentResult.from_dict(r) for r in results],
                    thread_id=obj.get("threadId") or obj.get("thread_id"))
 

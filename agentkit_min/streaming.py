@@ -1,28 +1,12 @@
-"""Run events (AgentKit's streaming events, section 7.3; decision G3).
+"""Run events: AgentKit's streaming events (section 7.3, decision G3) and token streaming.
 
-The one network loop emits these to a `publish` callback (sync or async) given as
-`network.run(input, publish=...)` or `agent.run(input, publish=...)` for standalone agents:
-
-    run.started(network) run.started(agent)
-        part.created(text) text.delta part.completed(text)
-        part.created(tool-call) tool_call.arguments.delta part.completed(tool-call)
-        part.created(tool-output) tool_call.output.delta part.completed(tool-output)
-        usage.updated (when the inference reported usage)
-    run.completed(agent) ... run.completed(network) stream.ended(network)
-
-On failure: run.failed(network), run.completed(network), stream.ended(network).
-
-Each chunk is `{"event", "data", "timestamp" (ms), "sequenceNumber" (0-based, shared by the
-network and its agents), "id": "publish-<seq>:<event>"}`; `data` carries `threadId` and, when
-`state.data["userId"]` is a string, `userId`. A failing `publish` is logged and ignored:
-observers never break a run.
-
-Token streaming (spec/semantics.md section 8): while a run has a subscriber, the agent sets
-`DELTA_SINK` to a `Parts` around `model.infer(...)`; a model that streams (ProviderModel) awaits
-it with each decoded delta, so `part.created` / `text.delta` / `tool_call.arguments.delta` /
-`part.completed` go out as the provider's bytes arrive. A model that does not (test doubles,
-durable replays) leaves it untouched and the parts are published after the reply, as AgentKit.
-`RunStream` makes a run an async iterator of its events (`network.stream(...)`).
+The loop sends each event to a `publish` callback (sync or async; `network.run(input, publish=...)`,
+`agent.run(...)`), numbered by `StreamingContext`; which events, in which order, with which data:
+spec/semantics.md section 8. A failing `publish` is logged and ignored: observers never break a run.
+While a run has a subscriber the agent sets `DELTA_SINK` to a `Parts` around `model.infer(...)`; a
+model that streams (ProviderModel) awaits it with each decoded delta, so the parts go out as the
+provider's bytes arrive; one that does not (test doubles, durable replays) leaves it untouched and the
+parts are published after the reply. `RunStream` makes a run an async iterator of its events.
 """
 
 from __future__ import annotations
@@ -62,12 +46,9 @@ class StreamingContext:
         data.setdefault("threadId", self._state.thread_id)
         if self._user is not None:
             data.setdefault("userId", self._user)
-        seq = self.sequence
-        self.sequence += 1
-        chunk = {
-            "event": event, "data": data, "timestamp": int(time.time() * 1000),
-            "sequenceNumber": seq, "id": f"publish-{seq}:{event}",
-        }
+        seq, self.sequence = self.sequence, self.sequence + 1
+        chunk = {"event": event, "data": data, "timestamp": int(time.time() * 1000), "sequenceNumber": seq,
+                 "id": f"publish-{seq}:{event}"}
         try:
             await maybe_await(self._publish(chunk))
         except Exception:  # observers never break a run (module docstring)
@@ -77,8 +58,7 @@ class StreamingContext:
                    delta: str, extra: dict[str, Any] | None = None) -> None:
         """Emit one part: created, one delta, completed."""
         part_id = f"part_{uuid.uuid4().hex[:12]}"
-        base = {"partId": part_id, "runId": run_id, "messageId": message_id, "type": kind,
-                **(extra or {})}
+        base = {"partId": part_id, "runId": run_id, "messageId": message_id, "type": kind, **(extra or {})}
         await self.emit("part.created", base)
         await self.emit(delta_event, {"partId": part_id, "messageId": message_id, "delta": delta,
                                       **(extra or {})})

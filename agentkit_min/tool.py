@@ -79,16 +79,9 @@ class Tool:
     """A sync handler runs on a worker thread, so blocking blocks only its own run."""
 
 
-def create_tool(
-    name: str | Callable[..., Any],
-    description: str | None = None,
-    parameters: dict[str, Any] | None = None,
-    handler: ToolHandler | None = None,
-    strict: bool | None = None,
-    uses_step: bool = False,
-    run_in_thread: bool = True,
-    ignore_unknown_keywords: bool = False,
-) -> Tool:
+def create_tool(name: str | Callable[..., Any], description: str | None = None, parameters: dict[str, Any] | None = None,
+                handler: ToolHandler | None = None, strict: bool | None = None, uses_step: bool = False,
+                run_in_thread: bool = True, ignore_unknown_keywords: bool = False) -> Tool:
     """Create a tool (AgentKit's `createTool`), or, given a typed function, a tool made from it.
 
     `create_tool(fn)` / `@create_tool` (agentkit_min/signature.py): name, description (docstring

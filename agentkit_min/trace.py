@@ -34,7 +34,6 @@ CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=Non
 # Key shapes scrubbed from serialised traces, besides *_API_KEY-style environment values.
 _KEY = r"\b(?:sk-[\w-]{16,}|AIza[\w-]{30,}|xai-[\w]{20,})|(?<=Bearer )[\w.~+/-]{12,}"
 _UNFINISHED = {"type": "Unfinished", "message": "an exception ended it before it finished"}
-_BASE = ("id", "parent", "kind", "name", "start_ms", "duration_ms", "status", "error")
 _probe: list[Any] = []  # [the otel module or None], found on first use
 _routing: list[Any] = []
 
@@ -44,11 +43,11 @@ class Trace:
 
     def __init__(self, run_id: str) -> None:
         self.id, self.dropped, self._n = run_id, 0, 0
-        # span n is `_spans[8n:8n+8]` = id, parent, kind, name, start, end, error, fields (the dict
-        # the caller holds and fills, see `begin`): one flat list, not an object per span for the
-        # cyclic GC to scan (bench/loop.py); spans past MAX_SPANS are in `_spill` while open
+        # span n is `_spans[8n:8n+8]` = id, parent, kind, name, start, end, error, fields (the dict the
+        # caller fills, see `begin`): one flat list, no object per span for the cyclic GC (bench/loop.py);
+        # past MAX_SPANS a span's record is in `_spill` while open. `_open`: ids, outermost first.
         self._spans: list[Any] = []
-        self._open: tuple[int, ...] = ()  # ids of spans begun, not ended, outermost first
+        self._open: tuple[int, ...] = ()
         self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
         self._spill: dict[int, list[Any]] = {}
         self._handles: dict[int, Any] = {}  # OpenTelemetry spans
@@ -64,8 +63,12 @@ class Trace:
             return list(self._loaded["spans"])
         return [_json(self._spans[i:i + 8], self._t0) for i in range(0, len(self._spans), 8)]
 
-    def _slot(self, n: int) -> tuple[list[Any], int]:
+    def _slot(self, n: int) -> tuple[list[Any], int]:  # (record list, offset) of span n
         return (self._spans, 8 * n) if n < len(self._spans) >> 3 else (self._spill[n], 0)
+
+    def _fields(self, n: int) -> Span:
+        record, at = self._slot(n)
+        return record[at + 7]  # type: ignore[no-any-return]
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
@@ -123,8 +126,7 @@ class Trace:
         for n in closing:  # a span left open inside `span` was ended by an exception
             record, at = self._slot(n)
             failed = error if record[at + 7] is span else error or _UNFINISHED
-            record[at + 5] = now
-            record[at + 6] = record[at + 6] or (_error(failed) if failed is not None else None)
+            record[at + 5], record[at + 6] = now, record[at + 6] or (_error(failed) if failed is not None else None)
             if self._otel is not None:
                 self._otel.end(record[at + 2], record[at + 7], record[at + 6], self._handles.pop(n))
             self._spill.pop(n, None)
@@ -162,11 +164,6 @@ class Trace:
         """Add fields to the innermost open span."""
         if self._open:
             self._fields(self._open[-1]).update(fields)
-
-    def _fields(self, n: int) -> Span:
-        record, at = self._slot(n)
-        fields: Span = record[at + 7]
-        return fields
 
     def to_dict(self) -> dict[str, Any]:
         """The trace as plain JSON data (a copy, secrets scrubbed; fields: spec/trace.md)."""
