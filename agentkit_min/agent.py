@@ -282,16 +282,13 @@ def _merge(total: AgentResult | None, result: AgentResult) -> AgentResult:
 
 
 def _raw(raw: Any) -> str:
-    if raw is None:
-        return ""
-    return raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    return "" if raw is None else raw if isinstance(raw, str) else json.dumps(raw, default=str)
 
 
 async def _stream_text(stream: StreamingContext, run: NetworkRun, result: AgentResult) -> None:
     texts = [m for m in result.output if m["type"] == "text" and m["role"] == "assistant"]
     if texts:  # AgentKit streams the last assistant text of each inference
-        await stream.part(run.agent_run_id, run.agent_message_id, "text", "text.delta",
-                          message_text(texts[-1]))
+        await stream.part(run.agent_run_id, run.agent_message_id, "text", "text.delta", message_text(texts[-1]))
 
 
 async def _stream_tool(stream: StreamingContext, run: NetworkRun, tool_result: Any, call_part: bool = True) -> None:

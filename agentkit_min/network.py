@@ -52,8 +52,7 @@ class Network(Generic[T]):
                  default_router: Router | None = None,
                  max_iter: int | None = 0, default_state: State[T] | None = None,
                  history: History | None = None) -> None:
-        self.name = name
-        self.description = description
+        self.name, self.description = name, description
         self.agents: dict[str, Agent] = {}
         for agent in agents:
             self.add_agent(agent)

@@ -117,23 +117,17 @@ def get_default_routing_agent() -> RoutingAgent:
     """The shared "Default routing agent" (created on first use, never at import)."""
     global _default
     if _default is None:
-        select = create_tool(
-            name="select_agent",
-            description="Select an agent to handle the next step of the conversation",
-            parameters={"type": "object", "additionalProperties": False, "required": ["name"],
-                        "properties": {
-                            "name": {"type": "string", "description": "The name of the agent that should handle the request"},
-                            "reason": {"type": "string", "description": "Brief explanation of why this agent was chosen"}}},
-            handler=_select_agent)
-        done = create_tool(
-            name="done",
-            description="Signal that the conversation is complete and no more agents need to be called",
-            parameters={"type": "object", "additionalProperties": False, "properties": {
-                "summary": {"type": "string", "description": "Brief summary of what was accomplished"}}},
-            handler=_done)
+        select = create_tool(name="select_agent", description="Select an agent to handle the next step of the conversation",
+                             parameters={"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
+                                 "name": {"type": "string", "description": "The name of the agent that should handle the request"},
+                                 "reason": {"type": "string", "description": "Brief explanation of why this agent was chosen"}}},
+                             handler=_select_agent)
+        done = create_tool(name="done", description="Signal that the conversation is complete and no more agents need to be called",
+                           parameters={"type": "object", "additionalProperties": False, "properties": {
+                               "summary": {"type": "string", "description": "Brief summary of what was accomplished"}}},
+                           handler=_done)
         _default = RoutingAgent(
-            name="Default routing agent",
-            description="Selects which agents to work on based off of the current prompt and input.",
+            name="Default routing agent", description="Selects which agents to work on based off of the current prompt and input.",
             system=_routing_prompt, tools=[select, done], tool_choice="any",
             lifecycle=Lifecycle(on_route=_on_route))
     return _default

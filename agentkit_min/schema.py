@@ -331,15 +331,10 @@ def _summary(keyword: str, results: list[list[str]], path: str) -> str:
 
 
 def check_schema(schema: Any, where: str = "schema", ignore_unknown: bool = False) -> None:
-    """Raise `UsageError` early for schemas a caller clearly got wrong or that cannot be enforced.
-
-    Checks recursively that the schema is a dict, `type` names are JSON Schema types, `required`
-    is a list of strings, `properties` maps names to schemas, `anyOf`/`oneOf`/`allOf` are lists,
-    every `$ref` resolves locally, every keyword is enforced (`ENFORCED`) or an annotation, every
-    `format` is one of `FORMATS`, and every `pattern` compiles and can be checked in bounded time
-    (agentkit_min/_pattern.py). `ignore_unknown=True` lets unknown keywords and formats through
-    (they are then not enforced). The message names `where`, the path inside the schema, and the fix.
-    """
+    """Raise `UsageError` early for schemas a caller clearly got wrong or that cannot be enforced
+    (malformed keywords, unresolvable `$ref`s, keywords or formats not enforced unless
+    `ignore_unknown=True`, patterns not checkable in bounded time: agentkit_min/_pattern.py),
+    naming `where`, the path inside the schema, and the fix."""
     if not isinstance(schema, dict):
         raise UsageError(f"{where}: a JSON Schema must be a dict such as "
                          f"{{'type': 'object', 'properties': {{...}}}}, got {type(schema).__name__}")

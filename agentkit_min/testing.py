@@ -6,10 +6,8 @@
     assert model.requests[1].messages[-1]["type"] == "tool_result"
     model.assert_complete()
 
-`play_cassette(path)` replays a provider cassette (vcrpy's format, JSON or YAML) through the
-real adapters with the standard library alone; `use_cassette(path, record_mode=...)` records
-one too, with vcrpy's record modes (see `agentkit_min.cassette_record`).
-
+`play_cassette(path)` replays a provider cassette (vcrpy's format, JSON or YAML) through the real
+adapters, stdlib only; `use_cassette(path, record_mode=...)` also records (`agentkit_min.cassette_record`).
 `ScriptedModel` replies from a queue (a str, a message, a list of messages, a ModelResponse or
 an exception to raise), records every request and raises `ScriptExhaustedError` when called
 past its script. `FunctionModel(fn)` computes each reply from the request. Neither does IO.

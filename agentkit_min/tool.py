@@ -1,18 +1,11 @@
 """Tools: a name, a description, a JSON Schema and a handler (spec/semantics.md, "Tools").
 
-Error policy (decisions Q3, Q5): anything that goes wrong on the model's side becomes a tool
-result the model can read, never a crash and never a stack trace:
-
-    unknown tool        -> {"error": {"name": "ToolNotFoundError", "message": ...}}
-    invalid arguments   -> {"error": {"name": "ToolArgumentsError", "message": "<json path>: ..."}}
-      (also arguments that are not a JSON object: input {INVALID_ARGUMENTS: "<why>: <text>"})
-    handler raised      -> {"error": {"name": <exception class>, "message": str(exc)}}, logged
-    returned non-JSON   -> {"error": {"name": "ToolResultError", "message": <type and path>}}
-
-`strict_tools=True` on the agent raises the last two instead (for tests). A return value is
-made JSON here (`to_json`), so every provider, history and event sees the same data. Sync
-handlers run on a worker thread (`_aio.in_thread`) unless `run_in_thread=False`.
-Caller mistakes (a bad schema, a non-callable handler) raise `UsageError` at `create_tool`.
+Error policy (decisions Q3, Q5; the table in spec/semantics.md section 2): what goes wrong on the
+model's side (an unknown tool, invalid or non-object arguments, a handler that raised, a result JSON
+cannot encode) becomes a tool result `{"error": {"name", "message"}}` the model can read, never a
+crash or a stack trace; `strict_tools=True` on the agent raises the last two instead (for tests).
+A return value is made JSON here (`to_json`). Sync handlers run on a worker thread (`_aio.in_thread`)
+unless `run_in_thread=False`. Caller mistakes (a bad schema...) raise `UsageError` at `create_tool`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Run traces: what a run did, recorded as it happens (format: spec/trace.md).
 
 Every network run and standalone agent run records, always, the run, each router decision, agent
-run, inference, tool call, MCP request and history hook as spans in start order. Recording one is
-a short list and two appends (bench/trace.py). `run.trace` / `result.trace` is the `Trace`;
-`to_dict()` is its versioned JSON. With OpenTelemetry configured, spans also go there (otel.py).
+run, inference, tool call, MCP request and history hook as spans in start order (cost: bench/trace.py).
+`run.trace` / `result.trace` is the `Trace`; `to_dict()` its versioned JSON; with OpenTelemetry
+configured, spans also go there (otel.py).
 """
 
 from __future__ import annotations
