@@ -121,11 +121,11 @@ def get_default_routing_agent() -> RoutingAgent:
                              parameters={"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
                                  "name": {"type": "string", "description": "The name of the agent that should handle the request"},
                                  "reason": {"type": "string", "description": "Brief explanation of why this agent was chosen"}}},
-                             handler=_select_agent)
+                             handler=_select_agent, run_in_thread=False)  # both are instant: no thread hop
         done = create_tool(name="done", description="Signal that the conversation is complete and no more agents need to be called",
                            parameters={"type": "object", "additionalProperties": False, "properties": {
                                "summary": {"type": "string", "description": "Brief summary of what was accomplished"}}},
-                           handler=_done)
+                           handler=_done, run_in_thread=False)
         _default = RoutingAgent(
             name="Default routing agent", description="Selects which agents to work on based off of the current prompt and input.",
             system=_routing_prompt, tools=[select, done], tool_choice="any",
