@@ -30,7 +30,7 @@ import time
 import urllib.parse
 import urllib.request
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping, Tuple
+from typing import Any, Iterable, Iterator, Mapping, Tuple
 
 from ._http1 import CHUNK, Reader
 from .errors import ResponseTooLargeError
@@ -54,6 +54,18 @@ class Live:
 
 
 LIVE: ContextVar[Live | None] = ContextVar("agentkit_min_live", default=None)
+
+
+def read_all(pieces: Iterable[bytes], limit: int, length: int | None = None) -> bytes:
+    """A body read to its end; ResponseTooLargeError past `limit` bytes (unread if `length` says so)."""
+    data = bytearray()
+    for piece in () if (length or 0) > limit else pieces:
+        data += piece
+        if len(data) > limit:
+            break
+    if max(len(data), length or 0) > limit:
+        raise ResponseTooLargeError(f"the response is over the limit of {limit} bytes (max_response_bytes)")
+    return bytes(data)
 
 
 def _failed(conn: Any, exc: BaseException, reused: Any) -> bool:
@@ -184,17 +196,9 @@ class Pool:
 
     def _read(self, key: Key, conn: Any, pieces: Iterator[bytes], length: int | None, keep: Any,
               limit: int) -> bytes:
-        data = bytearray()
-        too_big = isinstance(length, int) and length > limit
-        for piece in () if too_big else pieces:
-            data += piece
-            if too_big := len(data) > limit:
-                break
-        if too_big:
-            raise ResponseTooLargeError(f"the response from {key[1]} is over the limit of {limit} bytes "
-                                        f"(max_response_bytes)")
+        data = read_all(pieces, limit, length)
         self._finish(key, conn, keep)
-        return bytes(data)
+        return data
 
     def _connect(self, scheme: str, host: str, port: int, cls: Any) -> Any:
         options: dict[str, Any] = {}

@@ -242,7 +242,10 @@ class _Call:
                 except BaseException:
                     getattr(body, "close", lambda: None)()
                     raise
-            return status, headers, _read_all(body, self.limit), None
+            try:
+                return status, headers, _connections.read_all(body, self.limit), None
+            finally:
+                getattr(body, "close", lambda: None)()
         except OSError as exc:
             return exc
         except ResponseTooLargeError as exc:
@@ -334,18 +337,6 @@ class _Call:
             if isinstance(step, HTTPResponse):
                 return step
             await (asyncio.sleep(step) if self.policy.sleep is None else _aio.maybe_await(self.policy.sleep(step)))
-
-
-def _read_all(body: Any, limit: int) -> bytes:
-    data = bytearray()
-    try:
-        for chunk in body:
-            data += chunk
-            if len(data) > limit:
-                raise ResponseTooLargeError(f"the response is over the limit of {limit} bytes (max_response_bytes)")
-    finally:
-        getattr(body, "close", lambda: None)()
-    return bytes(data)
 
 
 def post_json(provider: str, url: str, headers: Mapping[str, str], body: Mapping[str, Any],
