@@ -206,7 +206,7 @@ class NetworkRun:
         except Exception as exc:
             self.trace.end(span, None, exc)
             raise
-        span["returned"] = [a.name for a in agents]
+        span["returned"] = tuple(a.name for a in agents)  # a tuple of str: no object for the GC; a list in JSON
         self.trace.end(span)
         return agents
 

@@ -255,8 +255,8 @@ def _json(record: Sequence[Any], t0: float) -> Span:
     span = {"id": record[0], "parent": record[1], "kind": record[2], "name": record[3],
             "start_ms": round((start - t0) * 1e3, 3), "duration_ms": None if end is None else
             round((end - start) * 1e3, 3), "status": "ok" if error is None else "error", "error": error}
-    span.update(record[7])
-    return span if error is not None else {k: v for k, v in span.items() if k != "error"}
+    span.update(record[7])  # tuples (the route's `returned`) as the lists JSON has
+    return {k: list(v) if type(v) is tuple else v for k, v in span.items() if error is not None or k != "error"}
 
 
 def _error(error: Any) -> dict[str, str]:
