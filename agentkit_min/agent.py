@@ -163,7 +163,9 @@ class Agent:
         content = input_content(input)
         log, cut = run.state._history(n_prior_results)  # shared, not copied (issue 14)
         prior, current = _Joined((log, 0, cut)), _Joined((log, cut, len(log)))
-        prompt = await self._prompt(input, run)
+        system = self.system
+        prompt = self._prompt(system if isinstance(system, str) else await maybe_await(system(AgentArgs(self, run))),
+                              input)
         total: AgentResult | None = None
         # routing inferences publish nothing: their parts would belong to no agent run (section 7.3)
         stream = run.streaming if step_prefix != "route" else None
@@ -216,9 +218,7 @@ class Agent:
         run.trace.note(output=total.output, usage=total.usage)  # on the agent's (or route's) span
         return total
 
-    async def _prompt(self, input: str | UserMessage, run: NetworkRun) -> list[Message]:
-        system = self.system
-        text = system if isinstance(system, str) else await maybe_await(system(AgentArgs(self, run)))
+    def _prompt(self, text: str, input: str | UserMessage) -> list[Message]:
         extra = input.system_prompt if isinstance(input, UserMessage) else None
         if extra:  # decision Q7: a UserMessage's system prompt reaches every agent of the run
             text = f"{text}\n\n{extra}"

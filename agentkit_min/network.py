@@ -15,6 +15,7 @@ as in AgentKit: with an LLM router that can mean a long, costly run; a warning i
 
 from __future__ import annotations
 
+import inspect
 import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, Sequence, TypeVar
@@ -166,7 +167,7 @@ class NetworkRun:
         if self.max_iter == 0 and (router is None or isinstance(router, RoutingAgent)):
             log.warning("network %r: max_iter=0 (unlimited) with an LLM router", self.name)
         try:
-            self._stack += tuple(a.name for a in await self._next_agents(input, router))
+            self._stack += await self._next_agents(input, router)
             if not self._stack:
                 return self  # nothing to do: no results, so nothing to append to history
             while self._stack:
@@ -184,7 +185,7 @@ class NetworkRun:
                 self.state.append_result(result)
                 if self.max_iter and self.counter >= self.max_iter:
                     break  # decision Q1: the router is not asked again
-                self._stack += tuple(a.name for a in await self._next_agents(input, router))
+                self._stack += await self._next_agents(input, router)
             if ctx is not None:
                 await save_thread(self.history, ctx, self.initial_result_count)
         except Exception as exc:  # not BaseException: a durable engine pauses runs by raising
@@ -198,17 +199,17 @@ class NetworkRun:
             await self._emit("stream.ended", scope="network", runId=self.run_id)
         return self
 
-    async def _next_agents(self, input: str | UserMessage, router: Any) -> list[Agent]:
-        """Ask the router what runs next, traced as a "route" span (spec/trace.md)."""
+    async def _next_agents(self, input: str | UserMessage, router: Any) -> tuple[str, ...]:
+        """The names of the agents the router says run next, traced as a "route" span (spec/trace.md)."""
         span = self.trace.begin("route", *route_of(router, self.counter))
         try:
             agents = await self._decide(input, router)
         except Exception as exc:
             self.trace.end(span, None, exc)
             raise
-        span["returned"] = tuple(a.name for a in agents)  # a tuple of str: no object for the GC; a list in JSON
+        span["returned"] = names = tuple([a.name for a in agents])  # str only: no object for the GC once seen
         self.trace.end(span)
-        return agents
+        return names
 
     async def _decide(self, input: str | UserMessage, router: Any) -> list[Agent]:
         """Ask the router (code, routing agent or the default one) what runs next."""
@@ -225,7 +226,8 @@ class NetworkRun:
             args = RouterArgs(input_content(input), self, stack, self.counter,
                               results[-1] if results else None,
                               input if isinstance(input, UserMessage) else None)
-            router = await maybe_await(router(args))
+            router = router(args)
+            router = await router if inspect.isawaitable(router) else router
             if not router:
                 return []
         if isinstance(router, RoutingAgent):

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, NoReturn, Union
 
-from ._aio import in_thread, maybe_await
+from ._aio import in_thread
 from .errors import RoutingError, ToolResultError, UsageError
 from .messages import ToolMessage, ToolResultMessage, tool_result_message
 
@@ -150,18 +150,17 @@ async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
         return _error("ToolArgumentsError", f"$: the arguments are {args[INVALID_ARGUMENTS]}; "
                                             "send one JSON object that matches the tool's parameters")
     if tool.parameters is not None:
-        from .schema import validate
-
-        problems = validate(args, tool.parameters)
+        problems = (_schema or _load_schema()).validate(args, tool.parameters)
         if problems:
             log.info("tool %s: invalid arguments: %s", tool.name, problems)
             return _error("ToolArgumentsError", "; ".join(problems))
     strict = getattr(ctx.agent, "strict_tools", False) is True
     try:
         if tool.run_in_thread and not inspect.iscoroutinefunction(tool.handler):
-            value = await maybe_await(await in_thread(tool.handler, args, ctx))
+            value = await in_thread(tool.handler, args, ctx)
         else:
-            value = await maybe_await(tool.handler(args, ctx))
+            value = tool.handler(args, ctx)
+        value = await value if inspect.isawaitable(value) else value
         # Python has one None where JS has null and undefined; None reads as "no return value".
         return {"data": f"{tool.name} successfully executed" if value is None else to_json(value)}
     except RoutingError:
@@ -171,6 +170,16 @@ async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
             raise
         log.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=True)
         return _error(type(exc).__name__, _message(exc))
+
+
+_schema: Any = None  # agentkit_min.schema, loaded by the first create_tool with parameters
+
+
+def _load_schema() -> Any:
+    global _schema
+    from . import schema as _schema
+
+    return _schema
 
 
 def _message(exc: BaseException) -> str:
