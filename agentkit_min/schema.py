@@ -56,8 +56,7 @@ ANNOTATIONS = frozenset("description title default examples example $schema $id 
                         "readOnly writeOnly contentMediaType contentEncoding contentSchema discriminator "
                         "propertyOrdering".split())
 _MISSING: Any = object()
-_NOT_QUICK = ENFORCED - {"type", "properties", "required", "additionalProperties", "items", "enum", "$defs",
-                         "definitions"}
+_NOT_QUICK = ENFORCED - {"type", "properties", "required", "additionalProperties", "items", "enum", "$defs", "definitions"}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
 _DATE_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"

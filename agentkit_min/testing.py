@@ -104,8 +104,7 @@ class ScriptedModel:
     def __init__(self, replies: Iterable[Reply] = (), *, name: str = "scripted") -> None:
         self.script: list[Reply] = list(replies)
         self.requests: list[ModelRequest] = []
-        self.provider = "scripted"
-        self.model = name
+        self.provider, self.model = "scripted", name
 
     def add(self, *replies: Reply) -> ScriptedModel:
         """Append replies to the script; returns the model for chaining."""
@@ -145,8 +144,7 @@ class FunctionModel:
     def __init__(self, fn: Callable[[ModelRequest], Any], *, name: str = "function") -> None:
         self.fn = fn
         self.requests: list[ModelRequest] = []
-        self.provider = "function"
-        self.model = name
+        self.provider, self.model = "function", name
 
     async def infer(self, messages: Sequence[Message], tools: Sequence[Tool],
                     tool_choice: ToolChoice) -> ModelResponse:

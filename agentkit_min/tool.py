@@ -30,6 +30,7 @@ __all__ = ["Tool", "ToolContext", "ToolHandler", "create_tool", "call_tool", "to
 
 log = logging.getLogger(__name__)
 
+_schema: Any = None
 INVALID_ARGUMENTS = "$invalid_arguments"
 """The only key of a ToolMessage's `input` when the provider's arguments were not a JSON object
 (adapters/_common.py `parse_arguments`); its value says why and quotes the text, cut."""
@@ -129,9 +130,8 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
     tool = tools.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
-        content: Any = _error("ToolNotFoundError",
-                              f"Inference requested a non-existent tool: {call['name']} "
-                              f"(available tools: {available})")
+        content: Any = _error("ToolNotFoundError", f"Inference requested a non-existent tool: {call['name']} "
+                                                   f"(available tools: {available})")
     elif ctx.step is not None and step_id is not None and not tool.uses_step:
         guarded = ToolContext(ctx.network, ctx.agent, _NestedStepGuard(tool.name))
         content = await ctx.step.run(step_id, _invoke, tool, call, guarded)
@@ -143,6 +143,7 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
 
 
 async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
+    global _schema
     args: Any = call.get("input")
     if args is None:
         args = {}
@@ -150,7 +151,9 @@ async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
         return _error("ToolArgumentsError", f"$: the arguments are {args[INVALID_ARGUMENTS]}; "
                                             "send one JSON object that matches the tool's parameters")
     if tool.parameters is not None:
-        problems = (_schema or _load_schema()).validate(args, tool.parameters)
+        if _schema is None:  # loaded once, here: not at import time
+            from . import schema as _schema
+        problems = _schema.validate(args, tool.parameters)
         if problems:
             log.info("tool %s: invalid arguments: %s", tool.name, problems)
             return _error("ToolArgumentsError", "; ".join(problems))
@@ -170,16 +173,6 @@ async def _invoke(tool: Tool, call: ToolMessage, ctx: ToolContext) -> Any:
             raise
         log.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=True)
         return _error(type(exc).__name__, _message(exc))
-
-
-_schema: Any = None  # agentkit_min.schema, loaded by the first create_tool with parameters
-
-
-def _load_schema() -> Any:
-    global _schema
-    from . import schema as _schema
-
-    return _schema
 
 
 def _message(exc: BaseException) -> str:

@@ -167,8 +167,7 @@ class Trace:
 
     def to_dict(self) -> dict[str, Any]:
         """The trace as plain JSON data (a copy, secrets scrubbed; fields: spec/trace.md)."""
-        data: dict[str, Any] = json.loads(self.to_json())
-        return data
+        return json.loads(self.to_json())  # type: ignore[no-any-return]
 
     def to_json(self, indent: int | None = None) -> str:
         """`to_dict()` as JSON text."""
