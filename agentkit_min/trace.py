@@ -47,7 +47,7 @@ class Trace:
         # caller fills, see `begin`): one flat list, no object per span for the cyclic GC (bench/loop.py);
         # past MAX_SPANS a span's record is in `_spill` while open. `_open`: ids, outermost first.
         self._spans: list[Any] = []
-        self._open: tuple[int, ...] = ()
+        self._open: list[int] = []
         self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
         self._spill: dict[int, list[Any]] = {}
         self._handles: dict[int, Any] = {}  # OpenTelemetry spans
@@ -67,8 +67,7 @@ class Trace:
         return (self._spans, 8 * n) if n < len(self._spans) >> 3 else (self._spill[n], 0)
 
     def _fields(self, n: int) -> Span:
-        record, at = self._slot(n)
-        return record[at + 7]  # type: ignore[no-any-return]
+        return self._spans[8 * n + 7] if n < len(self._spans) >> 3 else self._spill[n][7]  # type: ignore[no-any-return]
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
@@ -94,7 +93,7 @@ class Trace:
         if leaf:
             self._leaves += (n,)
         else:
-            self._open = (*opened, n)
+            opened.append(n)
         if self._otel is not None:
             self._handles[n] = self._otel.start(kind, name, span, content)
         return span
@@ -106,10 +105,11 @@ class Trace:
         if fields:
             span.update(fields)
         opened, spans = self._open, self._spans
-        if opened and 8 * opened[-1] < len(spans) and spans[8 * opened[-1] + 7] is span and error is None \
-                and self._otel is None:
-            spans[8 * opened[-1] + 5], self._open = _clock(), opened[:-1]  # the usual case, kept short
-            if len(opened) == 1:
+        at = 8 * opened[-1] if opened else len(spans)
+        if at < len(spans) and spans[at + 7] is span and error is None and self._otel is None:
+            spans[at + 5] = _clock()  # the usual case, kept short
+            opened.pop()
+            if not opened:
                 self._restore()
         else:
             self._close(span, error)
@@ -119,7 +119,7 @@ class Trace:
         i = next((i for i, n in enumerate(opened) if self._fields(n) is span), None)
         closing = opened[i:][::-1] if i is not None else [n for n in self._leaves if self._fields(n) is span]
         if i is not None:
-            self._open = opened[:i]
+            del opened[i:]
         else:
             self._leaves = tuple(n for n in self._leaves if n not in closing)
         now = _clock()
