@@ -34,7 +34,8 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-from typing import TYPE_CHECKING, Any, Sequence
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import _bootstrap  # noqa: F401
 
@@ -115,6 +116,20 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 3010) -> None:
     print(f"AgentKit network running at http://{host}:{sock.getsockname()[1]}/api/inngest",
           flush=True)  # the seed's "Agent kit running!"
     server.run(sockets=[sock])
+
+
+def serve_if_asked(make_function: Callable[[inngest.Inngest, Network[Any]], inngest.Function[Any]]) -> bool:
+    """The twins' `--serve [--port N]`: serve `make_function`'s function; False when not asked (or no SDK)."""
+    try:
+        import inngest
+    except ImportError:
+        raise SystemExit("This example needs the Inngest SDK: pip install -e '.[inngest]' from a checkout")
+    if "--serve" not in sys.argv:
+        return False
+    port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 3010
+    client = inngest.Inngest(app_id="my-agentkit-network")
+    serve(create_app(client, [make_function(client, research_network())]), port=port)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -25,7 +25,6 @@ the agent uses gpt-4o; without it a test double answers.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 import _bootstrap  # noqa: F401
@@ -33,7 +32,7 @@ import _bootstrap  # noqa: F401
 from agentkit_min import Network, create_state
 from agentkit_min.inngest import InngestStep
 
-from deployment_inngest import create_app, research_network, serve
+from deployment_inngest import research_network, serve_if_asked
 
 if TYPE_CHECKING:
     import inngest
@@ -81,15 +80,7 @@ def main() -> tuple[dict[str, Any], list[Any]]:
 
 
 if __name__ == "__main__":
-    try:
-        import inngest
-    except ImportError:
-        raise SystemExit("This example needs the Inngest SDK: pip install -e '.[inngest]' from a checkout")
-    if "--serve" in sys.argv:
-        port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 3010
-        client = inngest.Inngest(app_id="my-agentkit-network")
-        serve(create_app(client, [deep_research_network_function(client, research_network())]), port=port)
-    else:
+    if not serve_if_asked(deep_research_network_function):
         config, runs = main()
         print("registered concurrency:", config["concurrency"])
         for run in runs:

@@ -26,7 +26,6 @@ the agent uses gpt-4o (and nothing is made to fail); without it a test double an
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 import _bootstrap  # noqa: F401
@@ -37,7 +36,7 @@ from agentkit_min.inngest import InngestStep
 from agentkit_min.testing import FunctionModel, ModelRequest
 
 from _models import is_live
-from deployment_inngest import create_app, offline_reply, research_network, serve
+from deployment_inngest import offline_reply, research_network, serve_if_asked
 
 if TYPE_CHECKING:
     import inngest
@@ -91,15 +90,7 @@ def main() -> tuple[Any, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        import inngest
-    except ImportError:
-        raise SystemExit("This example needs the Inngest SDK: pip install -e '.[inngest]' from a checkout")
-    if "--serve" in sys.argv:
-        port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 3010
-        client = inngest.Inngest(app_id="my-agentkit-network")
-        serve(create_app(client, [deep_research_network_function(client, research_network())]), port=port)
-    else:
+    if not serve_if_asked(deep_research_network_function):
         result, model = main()
         print(f"status: {result.status.name}")
         if model is not None:
