@@ -30,7 +30,7 @@ from .result import AgentResult, _Joined
 from .state import State
 from .streaming import DELTA_SINK, Parts, RunStream
 from .tool import Tool, ToolContext, call_tool
-from .trace import inference, inferred, traced
+from .trace import model_label, traced
 
 if TYPE_CHECKING:
     from .history import History
@@ -77,6 +77,7 @@ class Agent:
         self.history = history
         self.assistant = assistant
         self.strict_tools = strict_tools  # tool.py: raise handler errors instead of telling the model
+        self._label: tuple[Any, str, Any] = (None, "", None)  # (model, name, provider) of its inference spans
 
     def with_model(self, model: Model) -> Agent:
         """A copy of this agent using `model`; every other option is kept (decision Q12)."""
@@ -125,6 +126,7 @@ class Agent:
                     result = await self._run(input, run, model, turns, n_prior, tools)
             else:
                 result = await self._run(input, run, model, turns, n_prior, self.tools)
+            span["output"], span["usage"] = result.output, result.usage
             append = getattr(self.history, "append_results", None)
             if callable(append) and hctx is not None:  # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
@@ -183,12 +185,18 @@ class Agent:
             step = run.step  # step ids only for durable engines
             step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}" if step else ""
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
-            span = inference(run.trace, chosen, prompt, messages)
+            if self._label[0] is not chosen:  # the model's name and provider, found once per model
+                self._label = (chosen, *model_label(chosen))
+            span = run.trace.begin("inference", self._label[1], {
+                "model": self._label[1], "provider": self._label[2], "prompt": prompt, "messages": len(messages),
+                "output": None, "usage": None, "stop_reason": None}, messages)
             if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
                 response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
             else:
                 response = await self._infer(chosen, messages, tools, step, step_id, parts)
-            inferred(run.trace, span, response)
+            span["output"] = output = response.output
+            span["usage"], span["stop_reason"] = response.usage, output[-1].get("stop_reason") if output else None
+            run.trace.end(span)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
             if self.lifecycle.on_response is not None:
@@ -215,7 +223,6 @@ class Agent:
         assert total is not None  # max_inferences >= 1
         if self.lifecycle.on_finish is not None:
             total = await maybe_await(self.lifecycle.on_finish(ResultArgs(self, run, total))) or total
-        run.trace.note(output=total.output, usage=total.usage)  # on the agent's (or route's) span
         return total
 
     def _prompt(self, text: str, input: str | UserMessage) -> list[Message]:

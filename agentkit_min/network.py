@@ -121,6 +121,7 @@ class NetworkRun:
         """What this run did (spec/trace.md): `trace.to_dict()`, `write(path)`, `page(path)`."""
         self._agents = network.agents  # members plus agents a router returned (copied on write)
         self._stack: tuple[str, ...] = ()  # names queued to run next (a tuple of str: no object for the GC)
+        self._route: tuple[str, str] = ("", "")
 
     @classmethod
     def standalone(cls, agent: Agent, state: State[Any], step: Step | None) -> NetworkRun:
@@ -167,6 +168,7 @@ class NetworkRun:
         if self.max_iter == 0 and (router is None or isinstance(router, RoutingAgent)):
             log.warning("network %r: max_iter=0 (unlimited) with an LLM router", self.name)
         try:
+            self._route = route_of(router)  # the name and kind of every "route" span of this run
             self._stack += await self._next_agents(input, router)
             if not self._stack:
                 return self  # nothing to do: no results, so nothing to append to history
@@ -201,7 +203,8 @@ class NetworkRun:
 
     async def _next_agents(self, input: str | UserMessage, router: Any) -> tuple[str, ...]:
         """The names of the agents the router says run next, traced as a "route" span (spec/trace.md)."""
-        span = self.trace.begin("route", *route_of(router, self.counter))
+        name, kind = self._route
+        span = self.trace.begin("route", name, {"router": kind, "call_count": self.counter})
         try:
             agents = await self._decide(input, router)
         except Exception as exc:
@@ -244,7 +247,7 @@ class NetworkRun:
     async def _route_with(self, router: RoutingAgent, input: str | UserMessage) -> list[Agent]:
         result = await router._run(input, self, router.model, 1, self.initial_result_count,
                                    router.tools, step_prefix="route")
-        self.trace.note(routing_agent=router.name)
+        self.trace.note(output=result.output, usage=result.usage, routing_agent=router.name)  # on the route span
         on_route = router.lifecycle.on_route
         names = (await maybe_await(on_route(ResultArgs(router, self, result))) if on_route else None) or []
         unknown = [n for n in names if n not in self.agents]

@@ -137,8 +137,9 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
         content = await ctx.step.run(step_id, _invoke, tool, call, guarded)
     else:
         content = await _invoke(tool, call, ctx)
-    if trace is not None:
-        trace.end(span, {"output": content}, content.get("error") if isinstance(content, dict) else None)
+    if trace is not None and span is not None:
+        span["output"] = content
+        trace.end(span, None, content.get("error") if type(content) is dict else None)
     return tool_result_message(call, content)
 
 

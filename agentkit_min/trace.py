@@ -19,11 +19,12 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 from ._aio import maybe_await
 
-__all__ = ["FORMAT", "VERSION", "Trace", "inference", "inferred", "route_of", "traced"]
+__all__ = ["FORMAT", "VERSION", "Trace", "model_label", "route_of", "traced"]
 
 FORMAT, VERSION = "agentkit-min/trace", 1
 MAX_SPANS = 100_000
 """Spans kept per trace; later ones are only counted (`dropped`): memory stays bounded."""
+_SPILLED = 1 << 62  # `Trace._open` entries from here on name spans past MAX_SPANS
 
 Span = dict[str, Any]
 T = TypeVar("T")
@@ -42,18 +43,21 @@ class Trace:
     """The trace of one run: `spans` in start order, each a JSON dict (spec/trace.md)."""
 
     def __init__(self, run_id: str) -> None:
-        self.id, self.dropped, self._n = run_id, 0, 0
+        self.id, self.dropped = run_id, 0
         # span n is `_spans[8n:8n+8]` = id, parent, kind, name, start, end, error, fields (the dict the
-        # caller fills, see `begin`): one flat list, no object per span for the cyclic GC (bench/loop.py);
-        # past MAX_SPANS a span's record is in `_spill` while open. `_open`: ids, outermost first.
+        # caller fills, see `begin`): one flat list, no object per span for the cyclic GC (bench/loop.py).
+        # `_open`: where the open spans' records start, outermost first (`_SPILLED + k`: `_spill[k]`,
+        # the record of a span past MAX_SPANS, kept only while open). Below `_limit` (8 x MAX_SPANS, or
+        # 0 with OpenTelemetry on) `begin` and `end` take their short path.
         self._spans: list[Any] = []
         self._open: list[int] = []
         self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
         self._spill: dict[int, list[Any]] = {}
-        self._handles: dict[int, Any] = {}  # OpenTelemetry spans
         self._saved: tuple[Any, ...] = ()
         self._loaded: dict[str, Any] | None = None
         self._otel = _bridge()
+        self._handles: dict[int, Any] = {}  # OpenTelemetry spans, by record offset
+        self._limit = 0 if self._otel is not None else 8 * MAX_SPANS
         self._wall, self._t0 = time.time(), _clock()
 
     @property
@@ -63,21 +67,30 @@ class Trace:
             return list(self._loaded["spans"])
         return [_json(self._spans[i:i + 8], self._t0) for i in range(0, len(self._spans), 8)]
 
-    def _slot(self, n: int) -> tuple[list[Any], int]:  # (record list, offset) of span n
-        return (self._spans, 8 * n) if n < len(self._spans) >> 3 else (self._spill[n], 0)
-
-    def _fields(self, n: int) -> Span:
-        return self._spans[8 * n + 7] if n < len(self._spans) >> 3 else self._spill[n][7]  # type: ignore[no-any-return]
+    def _record(self, at: int) -> tuple[list[Any], int]:  # (list, offset) of the record `_open` calls `at`
+        return (self._spans, at) if at < _SPILLED else (self._spill[at - _SPILLED], 0)
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
         """Open a span under the innermost open one; returns `fields` (the span's own dict: fill
         it, pass it to `end`). `content` goes to OpenTelemetry only. A `leaf` (MCP request,
         history hook) has no children, so leaves may run concurrently."""
-        opened, n = self._open, self._n
         span = {} if fields is None else fields
-        record = (n, opened[-1] if opened else None, kind, name, _clock(), None, None, span)
-        self._n = n + 1
+        opened, spans = self._open, self._spans
+        at = len(spans)
+        if opened and at < self._limit and not leaf:  # the usual case, kept short (bench/trace.py)
+            spans += (at >> 3, opened[-1] >> 3, kind, name, _clock(), None, None, span)
+            opened.append(at)
+            return span
+        return self._begin(kind, name, span, content, leaf)
+
+    def _begin(self, kind: str, name: str, span: Span, content: Any, leaf: bool) -> Span:
+        opened, spans = self._open, self._spans
+        n = len(spans) // 8 + self.dropped
+        record: list[Any] = [n, None, kind, name, _clock(), None, None, span]
+        if opened:
+            outer, k = self._record(opened[-1])
+            record[1] = outer[k]  # the innermost open span's id
         if not opened:  # the root: code outside the loop finds this trace (`CURRENT`)
             http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
             listener = getattr(http, "ATTEMPT_LISTENER", None)
@@ -86,55 +99,60 @@ class Trace:
             if listener is not None:
                 listener.set(_attempt)
         if n < MAX_SPANS:
-            self._spans += record
+            at = len(spans)
+            spans += record
         else:
             self.dropped += 1
-            self._spill[n] = list(record)
+            at = _SPILLED + n
+            self._spill[n] = record
         if leaf:
-            self._leaves += (n,)
+            self._leaves += (at,)
         else:
-            opened.append(n)
+            opened.append(at)
         if self._otel is not None:
-            self._handles[n] = self._otel.start(kind, name, span, content)
+            self._handles[at] = self._otel.start(kind, name, span, content)
         return span
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None, error: Any = None) -> None:
         """Close `span` and any span still open inside it; `error` (an exception or a tool
         result's `{"name", "message"}`) marks it failed. A failed run's root gives the exception
         its trace (`exc.trace`)."""
+        opened = self._open
+        if fields is None and error is None and len(opened) > 1:
+            at = opened[-1]
+            if at < self._limit and self._spans[at + 7] is span:  # the usual case, kept short
+                self._spans[at + 5] = _clock()
+                opened.pop()
+                return
         if fields:
             span.update(fields)
-        opened, spans = self._open, self._spans
-        at = 8 * opened[-1] if opened else len(spans)
-        if at < len(spans) and spans[at + 7] is span and error is None and self._otel is None:
-            spans[at + 5] = _clock()  # the usual case, kept short
-            opened.pop()
-            if not opened:
-                self._restore()
-        else:
-            self._close(span, error)
+        self._close(span, error)
 
     def _close(self, span: Span, error: Any) -> None:
         opened = self._open
-        i = next((i for i, n in enumerate(opened) if self._fields(n) is span), None)
-        closing = opened[i:][::-1] if i is not None else [n for n in self._leaves if self._fields(n) is span]
+        i = next((i for i, at in enumerate(opened) if self._fields(at) is span), None)
+        closing = opened[i:][::-1] if i is not None else [at for at in self._leaves if self._fields(at) is span]
         if i is not None:
             del opened[i:]
         else:
-            self._leaves = tuple(n for n in self._leaves if n not in closing)
+            self._leaves = tuple(at for at in self._leaves if at not in closing)
         now = _clock()
-        for n in closing:  # a span left open inside `span` was ended by an exception
-            record, at = self._slot(n)
-            failed = error if record[at + 7] is span else error or _UNFINISHED
-            record[at + 5], record[at + 6] = now, record[at + 6] or (_error(failed) if failed is not None else None)
+        for at in closing:  # a span left open inside `span` was ended by an exception
+            record, k = self._record(at)
+            failed = error if record[k + 7] is span else error or _UNFINISHED
+            record[k + 5], record[k + 6] = now, record[k + 6] or (_error(failed) if failed is not None else None)
             if self._otel is not None:
-                self._otel.end(record[at + 2], record[at + 7], record[at + 6], self._handles.pop(n))
-            self._spill.pop(n, None)
+                self._otel.end(record[k + 2], record[k + 7], record[k + 6], self._handles.pop(at))
+            self._spill.pop(at - _SPILLED, None)
         if i == 0:
             self._restore()
             if isinstance(error, BaseException):
                 with suppress(AttributeError, TypeError):
                     error.trace = self  # type: ignore[attr-defined]
+
+    def _fields(self, at: int) -> Span:
+        record, k = self._record(at)
+        return record[k + 7]  # type: ignore[no-any-return]
 
     async def guard(self, span: Span | None, work: Awaitable[T]) -> T:
         """`await work`; if it raises, `span` (None: the root) ends failed, so a step outside the
@@ -214,32 +232,23 @@ async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any, field
     return value
 
 
-def route_of(router: Any, call_count: int) -> tuple[str, Span]:
-    """Name and fields of the "route" span of asking `router` (None: the default routing agent)."""
+def route_of(router: Any) -> tuple[str, str]:
+    """The name and `router` field of the "route" spans of asking `router` (None: the default routing agent)."""
     if not _routing:
         from .routing import RoutingAgent, get_default_routing_agent
 
         _routing.extend((RoutingAgent, get_default_routing_agent))
     if router is not None and not isinstance(router, _routing[0]):
-        return getattr(router, "__name__", None) or type(router).__name__, {"router": "code", "call_count": call_count}
+        return getattr(router, "__name__", None) or type(router).__name__, "code"
     default = router is None or router is _routing[1]()
     return ("Default routing agent" if router is None else router.name,
-            {"router": "default_routing_agent" if default else "routing_agent", "call_count": call_count})
+            "default_routing_agent" if default else "routing_agent")
 
 
-def inference(trace: Trace, model: Any, prompt: list[Any], messages: list[Any]) -> Span:
-    """Begin the span of one inference by `model` (the messages go to OpenTelemetry only)."""
+def model_label(model: Any) -> tuple[str, Any]:
+    """The name and provider an "inference" span of `model` shows."""
     name = getattr(model, "model", None) or getattr(model, "name", None) or type(model).__name__
-    name = name if type(name) is str else str(name)
-    return trace.begin("inference", name, {"model": name, "provider": getattr(model, "provider", None), "prompt":
-                       prompt, "messages": len(messages), "output": None, "usage": None, "stop_reason": None}, messages)
-
-
-def inferred(trace: Trace, span: Span, response: Any) -> None:
-    """End an inference span with the model's reply."""
-    span["output"] = output = response.output
-    span["usage"], span["stop_reason"] = response.usage, output[-1].get("stop_reason") if output else None
-    trace.end(span)
+    return name if type(name) is str else str(name), getattr(model, "provider", None)
 
 
 def _attempt(info: dict[str, Any]) -> None:
