@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from .errors import UsageError
-from .schema import _PY_TYPES, validate
+from ._schema_check import _PY_TYPES
+from .schema import validate
 
 if TYPE_CHECKING:
     from .tool import Tool
@@ -55,8 +56,7 @@ def function_tool(fn: Callable[..., Any], *, description: str | None = None, **o
         return await call(args, ctx)
 
     handler = call_async if inspect.iscoroutinefunction(fn) else call
-    name = getattr(fn, "__name__", "")
-    return create_tool(name, description or summary, schema, handler, **options)
+    return create_tool(getattr(fn, "__name__", ""), description or summary, schema, handler, **options)
 
 
 def _describe(fn: Callable[..., Any], label: str) -> tuple[dict[str, Any], dict[str, Any], str | None]:
