@@ -6,15 +6,12 @@ What it does (decision Q16 of spec/semantics.md):
   and never follows a redirect: a 3xx is a `ModelHTTPError` naming the Location's host;
 - `timeout` bounds one attempt (connect, headers, body); `deadline` the whole call, attempts
   and waits together (DEFAULT_DEADLINE = 180 s is the worst case of a call);
-- retries with exponential backoff and jitter on connection errors, timeouts and 408, 409,
-  429 and 5xx, unless `x-should-retry: false` (`true` makes any status >= 400 retryable) or
-  `no_retry` says waiting cannot help. Waits follow `retry-after-ms`, `Retry-After` or Google's
-  `RetryInfo`; a wait longer than `max_retry_after` or the deadline left makes that response final;
+- retries what agentkit_min/_http_policy.py calls transient unless `no_retry` says waiting cannot
+  help; a wait longer than `max_retry_after` or the deadline left makes that response final;
 - `post_json` blocks; `post_json_async` runs an attempt on the loop on an idle kept-alive connection,
   else (and `open_stream`) on an `_aio.in_thread` worker (no cap); cancelling shuts its socket;
-- refuses header values and URLs with control characters (a `UsageError` that never shows the
-  value), logs the exact body at DEBUG without credentials, and sends nothing while
-  `ALLOW_MODEL_REQUESTS` is False, except through a transport (a cassette player) or to loopback.
+- logs the exact body at DEBUG without credentials (redaction: agentkit_min/_http_policy.py) and sends
+  nothing while `ALLOW_MODEL_REQUESTS` is False, except through a transport (a cassette player) or to loopback.
 
 A `Transport` (installed with `use_transport`, a ContextVar) is `t(method, url, headers, body,
 timeout)` -> `(status, headers, body bytes)`, raising `TimeoutError` / another `OSError`;
@@ -25,26 +22,24 @@ Not here: HTTP/2, compression, cookies, and provider error mapping (the adapters
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ipaddress
 import json
 import logging
-import random
-import re
 import time
 import urllib.parse
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Sequence, Tuple
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Tuple
 
 from . import _aio, _connections
-from .errors import (ModelConnectionError, ModelHTTPError, ModelResponseError, ModelTimeoutError,
-                     ResponseTooLargeError, UsageError)
+from ._http_policy import (RETRY_STATUSES, SECRET_HEADERS, RetryPolicy, check_request, decode_body, failure,
+                           redact_headers, redact_url, redirect_error, retry_after_seconds, scrub)
+from .errors import ModelConnectionError, ModelTimeoutError, ResponseTooLargeError, UsageError
 
-__all__ = ["ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL", "RetryPolicy",
-           "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async", "real_transport",
-           "redact_headers", "redact_url", "retry_after_seconds", "scrub", "use_transport"]
+__all__ = ["ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL", "RETRY_STATUSES",
+           "RetryPolicy", "SECRET_HEADERS", "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async",
+           "real_transport", "redact_headers", "redact_url", "retry_after_seconds", "scrub", "use_transport"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,17 +65,6 @@ Transport = Callable[..., Any]
 
 _TRANSPORT: ContextVar[Transport | None] = ContextVar("agentkit_min_http_transport", default=None)
 
-RETRY_STATUSES = frozenset({408, 409, 429})
-"""Retried besides every 5xx: timeouts, conflicts and rate limits are usually transient."""
-
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie",
-                            "set-cookie", "proxy-authorization"})
-_SECRET_QUERY = re.compile(r"([?&](?:key|api[-_]?key)=)[^&#]*", re.IGNORECASE)
-_URL_KEY = re.compile(r"[?&](?:key|api[-_]?key)=([^&#]*)", re.IGNORECASE)
-_HEADER_OK = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-_NAME_OK = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")  # RFC 9110 token
-_URL_BAD = re.compile(r"[\x00-\x20\x7f]")
-_RETRY_INFO = re.compile(r'"retryDelay": "(\d+(?:\.\d+)?)s"')
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps(..., ensure_ascii=False) rebuilds it
 
 
@@ -107,27 +91,6 @@ class HTTPResponse:
     """The body as received (UTF-8 decoded)."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a call retries. `sleep` is injectable so tests never really wait."""
-
-    max_retries: int = 4
-    """Retries after the first attempt (Inngest's default policy is 4)."""
-    base_delay: float = 0.5
-    """First backoff in seconds; doubled on every retry."""
-    max_delay: float = 8.0
-    """Cap on one computed backoff."""
-    max_retry_after: float = 60.0
-    """A longer provider wait is not waited for: the response is returned to the caller."""
-    sleep: Callable[[float], Any] | None = None
-    """Replaces the wait (`time.sleep` / `asyncio.sleep`); may return an awaitable."""
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with "equal jitter": half fixed, half random."""
-        delay = min(self.max_delay, self.base_delay * (2.0**attempt))
-        return delay / 2 + random.uniform(0, delay / 2)
-
-
 @contextmanager
 def use_transport(transport: Transport) -> Iterator[Transport]:
     """Send every model request made in this context through `transport`."""
@@ -138,61 +101,12 @@ def use_transport(transport: Transport) -> Iterator[Transport]:
         _TRANSPORT.reset(token)
 
 
-def redact_url(url: str) -> str:
-    """`url` with API keys in the query string replaced by `<redacted>`."""
-    return _SECRET_QUERY.sub(r"\1<redacted>", url)
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of `headers` with every credential header replaced by `<redacted>`."""
-    return {k: ("<redacted>" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None,
-                        body: Any = None) -> float | None:
-    """The wait the provider asks for: `retry-after-ms`, `Retry-After` (delta-seconds or an HTTP
-    date), else a Google `RetryInfo.retryDelay` ("48s") in the error body; None if none."""
-    for value, scale in ((headers.get("retry-after-ms"), 0.001), (headers.get("retry-after"), 1.0)):
-        try:
-            return max(0.0, float(value or "") * scale)
-        except ValueError:
-            pass
-    try:
-        when = email.utils.parsedate_to_datetime(headers.get("retry-after", ""))
-        return max(0.0, when.timestamp() - (time.time() if now is None else now))
-    except (TypeError, ValueError, IndexError):
-        pass
-    found = _RETRY_INFO.search(json.dumps(body)[:20_000]) if isinstance(body, (dict, list)) else None
-    return float(found.group(1)) if found else None
-
-
-def scrub(values: Mapping[str, str], secrets: Sequence[str]) -> dict[str, str]:
-    """A copy of `values` with every secret (8 characters or more) replaced by `<redacted>`."""
-    out = dict(values)
-    for secret in (s for s in secrets if len(s) >= 8):
-        out = {k: v.replace(secret, "<redacted>") for k, v in out.items()}
-    return out
-
-
 def _is_loopback(url: str) -> bool:
     host = urllib.parse.urlsplit(url).hostname or ""
     try:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def decode_body(text: str) -> Any:
-    """JSON when the text is JSON, else the text (so error pages and truncation survive)."""
-    if not text or text.isspace():
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-    except RecursionError:
-        raise ModelResponseError(f"the response is JSON nested too deeply to decode "
-                                 f"({len(text)} characters)") from None
 
 
 class _Call:
@@ -210,12 +124,7 @@ class _Call:
                 f"Real model requests are disabled (agentkit_min.http.ALLOW_MODEL_REQUESTS is False); refusing "
                 f"POST {redact_url(url)}. Replay a cassette, use a test model, or set ALLOW_MODEL_REQUESTS = True.")
         self.headers = {"content-type": "application/json", **headers}
-        if not (_HEADER_OK.fullmatch("".join(self.headers.values())) and _NAME_OK.fullmatch("".join(self.headers))):
-            name = next(k for k, v in self.headers.items() if not (_HEADER_OK.fullmatch(v) and _NAME_OK.fullmatch(k)))
-            raise UsageError(f"{provider}: the {name!r} header has a control or non-Latin-1 character "
-                             f"(the value is not shown); check how the key or value was read")
-        if _URL_BAD.search(url):
-            raise UsageError(f"{provider}: the URL has a space or control character: {redact_url(url)!r}")
+        check_request(provider, url, self.headers)
         self.data = _ENCODER.encode(body).encode("utf-8")
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s request: POST %s headers=%s body=%s", provider, redact_url(url),
@@ -224,7 +133,7 @@ class _Call:
         self.ends, self.attempt, self.started = time.monotonic() + self.deadline, 0, 0.0
 
     def send(self, live: _connections.Live | None = None) -> Any:
-        """One attempt (on a worker in the async path): (status, headers, data, rest) or the OSError."""
+        """One attempt (on a worker in the async path): (status, headers, data, rest) or the exception."""
         self.started = time.monotonic()
         left = min(self.timeout, self.ends - self.started)
         tokens = _connections.LIVE.set(live), _connections.READ_LIMIT.set(self.limit)
@@ -246,10 +155,8 @@ class _Call:
                 return status, headers, _connections.read_all(body, self.limit), None
             finally:
                 getattr(body, "close", lambda: None)()
-        except OSError as exc:
+        except (OSError, ResponseTooLargeError) as exc:
             return exc
-        except ResponseTooLargeError as exc:
-            raise ResponseTooLargeError(f"{self.provider}: {exc}") from None
         finally:
             _connections.READ_LIMIT.reset(tokens[1])
             _connections.LIVE.reset(tokens[0])
@@ -262,32 +169,25 @@ class _Call:
             sent = None if left <= 0 else await POOL.send_async("POST", self.url, self.headers, self.data, left,
                                                                   self.limit)
             return None if sent is None else (*sent, None)
-        except OSError as exc:
+        except (OSError, ResponseTooLargeError) as exc:
             return exc
-        except ResponseTooLargeError as exc:
-            raise ResponseTooLargeError(f"{self.provider}: {exc}") from None
 
     def decide(self, outcome: Any) -> HTTPResponse | float:
         """The final response, or the seconds to wait before the next attempt; raises the final failure."""
         self.attempt += 1
         left, error = self.ends - time.monotonic(), None
+        if isinstance(outcome, ResponseTooLargeError):  # not retried: the same body would come back
+            raise ResponseTooLargeError(f"{self.provider}: {outcome}") from None
         if isinstance(outcome, BaseException):
-            where, status = redact_url(self.url), None
-            error = (ModelTimeoutError(f"{self.provider}: no answer from {where} within "
-                                       f"{min(self.timeout, self.deadline)}s ({outcome})")
-                     if isinstance(outcome, TimeoutError) else
-                     ModelConnectionError(f"{self.provider}: connection to {where} failed: "
-                                          f"{type(outcome).__name__}: {outcome}"))
+            status, error = None, failure(self.provider, self.url, min(self.timeout, self.deadline), outcome)
             delay = self.policy.backoff(self.attempt - 1)
             final = self.attempt > self.policy.max_retries or delay >= left
         else:
             response = self._response(*outcome)
-            status, hint = response.status, response.headers.get("x-should-retry", "").strip().lower()
-            retryable = status >= 400 and (hint == "true" or (
-                hint != "false" and (status in RETRY_STATUSES or status >= 500)))
-            wait = retry_after_seconds(response.headers, body=response.body) if retryable else None
-            delay = 0.0 if not retryable else self.policy.backoff(self.attempt - 1) if wait is None else wait
-            final = (not retryable or self.attempt > self.policy.max_retries or delay >= left
+            status = response.status
+            wait = self.policy.wait(self.attempt, status, response.headers, response.body)
+            delay = 0.0 if wait is None else wait
+            final = (wait is None or self.attempt > self.policy.max_retries or delay >= left
                      or delay > self.policy.max_retry_after or bool(self.no_retry and self.no_retry(response)))
         self._notify(status, error, None if final else delay)
         if final and error is not None:
@@ -304,17 +204,11 @@ class _Call:
         headers = {k.lower(): v for k, v in raw_headers.items()}
         if rest is not None:
             return StreamResponse(status, headers, "", "", data, rest, self.ends, self.timeout, self.limit)
-        text = data.decode("utf-8", errors="replace")
-        response = HTTPResponse(status, headers, decode_body(text), text)
         if 300 <= status < 400:
             self._notify(status, None, None)
-            host = urllib.parse.urlsplit(headers.get("location", "")).hostname or "(no Location)"
-            sent = [v.split()[-1] for k, v in self.headers.items() if k.lower() in SECRET_HEADERS and v]
-            raise ModelHTTPError(
-                self.provider, status, f"redirect to {host} not followed (the API key is never sent to "
-                f"another URL); point base_url at the final address",
-                headers=scrub(redact_headers(headers), [*_URL_KEY.findall(self.url), *sent]))
-        return response
+            raise redirect_error(self.provider, self.url, self.headers, status, headers)
+        text = data.decode("utf-8", errors="replace")
+        return HTTPResponse(status, headers, decode_body(text), text)
 
     def _notify(self, status: int | None, error: Exception | None, wait: float | None) -> None:
         listener = ATTEMPT_LISTENER.get()
