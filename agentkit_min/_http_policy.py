@@ -59,7 +59,8 @@ class RetryPolicy:
         """Seconds to wait before retrying a response with `status` after `attempt` attempts (the
         provider's own wait, else the backoff); None when the status is not retryable."""
         hint = headers.get("x-should-retry", "").strip().lower()
-        if status < 400 or hint != "true" and (hint == "false" or status not in RETRY_STATUSES and status < 500):
+        retryable = hint == "true" or hint != "false" and (status in RETRY_STATUSES or status >= 500)
+        if status < 400 or not retryable:
             return None
         wait = retry_after_seconds(headers, body=body)
         return self.backoff(attempt - 1) if wait is None else wait
