@@ -1,11 +1,17 @@
-"""HTTP/1.1 on a connected socket: the request in one write, the response read by `Reader`.
+"""HTTP/1.1 responses: the package's one parser, and `Reader`, which runs it on a socket.
+
+The parser is sans-IO (bytes in, values out): `take_head` (RFC 9112 sections 4 and 5),
+`body_length` (section 6.3) and `body_pieces` (the body, chunked coding of section 7.1
+removed). Three readers share it: `Reader` here (model providers), the MCP client on asyncio
+streams (mcp/_http.py) and the WebSocket handshake (mcp/ws_handshake.py, `take_head` only).
+Each passes the error its layer raises (`error`: ConnectionError here, RemoteProtocolError for
+MCP) and reports a connection that ends early itself (only the reader knows it ended).
 
 Why not http.client's own request and response: its header parsing (the email package) and
-per-header checks cost more than our whole model path (bench/http.py). `Reader` frames the
-body as RFC 9112 section 6.3 says (Content-Length, chunked, or to the end of the connection),
-skips 1xx responses, joins repeated headers with ", ", and reads against the attempt's clock:
-blocking (a worker thread; each read gets only the time left) or, with `loop` set, on a
-non-blocking socket that waits on the event loop (`wait`, `exchange_async`).
+per-header checks cost more than our whole model path (bench/http.py). `Reader` sends the
+request in one write, skips 1xx responses and reads against the attempt's clock: blocking (a
+worker thread; each read gets only the time left) or, with `loop` set, on a non-blocking
+socket that waits on the event loop (`wait`, `exchange_async`).
 """
 
 from __future__ import annotations
@@ -13,22 +19,146 @@ from __future__ import annotations
 import http.client
 import ssl
 import time
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Generator, Iterator, Mapping, NamedTuple, TypeVar
 
 CHUNK = 64 * 1024
-_MAX_HEAD = 64 * 1024  # http.client's own bound on a header line
+MAX_HEAD = 64 * 1024  # http.client's own bound on a header line; ours on a head, chunk or trailer line
+_HEX = b"0123456789abcdefABCDEF"
 T = TypeVar("T")
+Error = Callable[[str], Exception]
+"""Makes the exception a malformed response raises, from its message."""
+
+
+class Head(NamedTuple):
+    """A response's status line and header fields."""
+
+    version: str
+    status: int
+    reason: str
+    headers: dict[str, str]
+    """Lower-cased names; repeated fields joined with ", " (RFC 9110 section 5.3)."""
+    fields: list[tuple[str, str]]
+    """The same fields as sent: names as spelt, repeats apart."""
+
+
+def take_head(buf: bytearray, limit: int, error: Error = ConnectionError, start: int = 0) -> Head | None:
+    """Parse the response head at `buf[start:]` and take it out, blank line included; None
+    while it is incomplete.
+
+    latin-1 never fails, so odd bytes pass as text. An obsolete folded line (one starting with
+    a space or tab) continues the field above it, joined with a space (RFC 9112 section 5.2).
+
+    Raises:
+        `error(message)`: no blank line within `limit` bytes, not an HTTP/1.x status line with
+            a 3-digit status, or a field line without a name, with whitespace around its
+            name, or without a colon.
+    """
+    end = buf.find(b"\r\n\r\n", start)
+    if end < 0 and len(buf) - start <= limit:
+        return None
+    if end < 0 or end - start > limit:
+        raise error(f"response head exceeds {limit} bytes")
+    head = bytes(buf[start:end])
+    del buf[start:end + 4]
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    version, _, rest = status_line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not (version.startswith("HTTP/1.") and len(code) == 3 and code.isascii() and code.isdigit()):
+        raise error(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+    headers: dict[str, str] = {}
+    fields: list[tuple[str, str]] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and fields:
+            name, value = fields[-1]
+            more = line.strip(" \t")
+            fields[-1] = (name, f"{value} {more}")
+            headers[name.lower()] += " " + more
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():  # RFC 9112 5.1: no space before the colon
+            raise error(f"malformed header line: {line[:80]!r}")
+        value = value.strip(" \t")
+        fields.append((name, value))
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return Head(version, int(code), reason, headers, fields)
+
+
+def body_length(method: str, head: Head, error: Error = ConnectionError) -> int | None:
+    """How the body after `head` is framed (RFC 9112 section 6.3): its length in bytes, None
+    when chunked, -1 when it runs until the connection closes.
+
+    Raises:
+        `error(message)`: a transfer coding other than a final chunked (we never offer one, and
+            cannot decode it), or a Content-Length that is not one number (6.3 items 4 and 5).
+    """
+    if method == "HEAD" or head.status in (204, 304) or 100 <= head.status < 200:
+        return 0
+    if (coding := head.headers.get("transfer-encoding")) is not None:
+        if coding.rpartition(",")[2].strip(" \t").lower() != "chunked":
+            raise error(f"unsupported Transfer-Encoding {coding[:40]!r}")
+        return None
+    if (declared := head.headers.get("content-length")) is None:
+        return -1
+    values = {value.strip(" \t") for value in declared.split(",")}  # "5, 5": a joined repeat is fine
+    length = values.pop() if len(values) == 1 else ""
+    if not (length.isascii() and length.isdigit()):
+        raise error(f"bad Content-Length {declared[:40]!r}")
+    return int(length)
+
+
+def body_pieces(buf: bytearray, length: int | None, error: Error = ConnectionError) -> Iterator[bytes]:
+    """The body (`length` as `body_length` gives it) taken from the front of `buf` as it fills,
+    chunked coding removed (extensions and trailer fields are read and ignored): yields body
+    bytes, or b"" when `buf` needs more first (the caller reads, then goes on). Returns once the
+    body is complete, what follows it left in `buf`; a body running until the connection closes
+    never is (its reader ends it): any other end of the connection first cut the body short.
+
+    Raises:
+        `error(message)`: a bad chunk size, a chunk not followed by CRLF, or a chunk or trailer
+            line over MAX_HEAD bytes.
+    """
+    if length is not None:
+        while length:
+            n = len(buf) if length < 0 else min(length, len(buf))
+            piece = bytes(buf[:n])
+            del buf[:n]
+            length -= n if length > 0 else 0
+            yield piece
+        return
+    while size := _chunk_size((yield from _line(buf, error)), error):
+        yield from body_pieces(buf, size, error)
+        if (yield from _line(buf, error)):
+            raise error("a chunk does not end with CRLF")
+    while (yield from _line(buf, error)):  # trailer fields, up to a blank line
+        pass
+
+
+def _line(buf: bytearray, error: Error) -> Generator[bytes, None, bytes]:
+    while (at := buf.find(b"\n")) < 0:
+        if len(buf) > MAX_HEAD:
+            raise error(f"a chunk or trailer line exceeds {MAX_HEAD} bytes")
+        yield b""
+    line = bytes(buf[:at]).rstrip(b"\r")
+    del buf[:at + 1]
+    return line
+
+
+def _chunk_size(line: bytes, error: Error) -> int:
+    size = line.split(b";", 1)[0].strip(b" \t")  # a chunk extension is ignored
+    if not size or size.strip(_HEX) or len(size) > 16:
+        raise error(f"bad chunk size line: {line[:40]!r}")
+    return int(size, 16)
 
 
 class Reader:
-    """One response read from a socket (RFC 9112 section 6.3 framing), every read against the
-    attempt's clock; `received` counts the bytes (none: the request may be sent again)."""
+    """One response read from a socket, every read against the attempt's clock; `received`
+    counts the bytes (none: the request may be sent again)."""
 
     def __init__(self, sock: Any, deadline: float, loop: Any = None) -> None:
         self.sock, self.deadline, self.received, self.buf = sock, deadline, 0, bytearray()
         self.idle: float | None = None  # a streamed body: the longest gap between reads
         self.loop = loop  # set: the socket is non-blocking and `wait` waits on this event loop
-        self.scanned = self.sized = 0  # `fill`: where `chunked_end` goes on, the chunk bytes before it
 
     def more(self) -> bool:
         """Read once more into `buf`; False at the end of the connection."""
@@ -42,35 +172,26 @@ class Reader:
         self.buf += data
         return bool(data)
 
-    def line(self, end: bytes = b"\n") -> bytes:
-        while (at := self.buf.find(end)) < 0:
-            if len(self.buf) > _MAX_HEAD:
-                raise http.client.LineTooLong("response head or chunk line")
-            if not self.more():
-                raise (http.client.IncompleteRead(bytes(self.buf)) if self.buf else
-                       http.client.RemoteDisconnected("Remote end closed connection without response"))
-        line = bytes(self.buf[:at])
-        del self.buf[:at + len(end)]
-        return line.rstrip(b"\r")
-
-    def head(self) -> tuple[str, int, dict[str, str]]:
-        """(version, status, lower-cased headers, repeats joined with ", "); 1xx are skipped."""
+    def head(self) -> Head:
+        """The response's head; 1xx are skipped."""
         while True:
-            lines = self.line(b"\r\n\r\n").decode("latin-1").split("\r\n")
-            version, _, rest = lines[0].partition(" ")
-            if not (version.startswith("HTTP/") and rest[:3].isdigit()):
-                raise ConnectionError(f"not an HTTP response: {lines[0][:100]!r}")
-            headers: dict[str, str] = {}
-            name = ""
-            for line in lines[1:]:
-                if line[:1] in (" ", "\t") and name:  # an obsolete folded continuation
-                    headers[name] += " " + line.strip()
-                    continue
-                name, _, value = line.partition(":")
-                name, value = name.strip().lower(), value.strip()
-                headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            if not 100 <= int(rest[:3]) < 200:
-                return version, int(rest[:3]), headers
+            while (head := take_head(self.buf, MAX_HEAD)) is None:
+                if not self.more():
+                    raise (http.client.IncompleteRead(bytes(self.buf)) if self.buf else
+                           http.client.RemoteDisconnected("Remote end closed connection without response"))
+            if not 100 <= head.status < 200:
+                return head
+
+    def piece(self, pieces: Iterator[bytes], length: int | None) -> bytes | None:
+        """The next piece of the body from `body_pieces`, reading as needed; None at its end."""
+        for piece in pieces:
+            if piece:
+                return piece
+            if not self.more():
+                if length == -1:
+                    return None
+                raise http.client.IncompleteRead(b"")
+        return None
 
     def exchange(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
                  ) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
@@ -78,7 +199,7 @@ class Reader:
         (status, headers, body pieces, length, this reader if the connection can be reused)."""
         self.sock.settimeout(max(self.deadline - time.monotonic(), 0.001))
         self.sock.sendall(request_bytes(method, target, headers, body))
-        return self.framing(method, *self.head())
+        return self.framing(method, self.head())
 
     async def exchange_async(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
                              limit: int) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
@@ -86,29 +207,21 @@ class Reader:
         view = memoryview(request_bytes(method, target, headers, body))
         while view:
             view = view[await self.wait(self.sock.send, view, writing=True):]
-        status, received, pieces, length, keep = self.framing(method, *await self.wait(self.head))
-        await self.wait(self.fill, length, limit)
-        return status, received, pieces, length, keep
+        status, received, _, length, keep = self.framing(method, await self.wait(self.head))
+        decoder, pieces, size = body_pieces(self.buf, length), [], 0
+        while (length or 0) <= limit and size <= limit:  # over: `read_all` refuses it (unread if declared)
+            if (piece := await self.wait(self.piece, decoder, length)) is None:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        return status, received, iter(pieces), length, keep
 
-    def framing(self, method: str, version: str, status: int, received: dict[str, str],
-                ) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
-        length: int | None = -1  # to the end of the connection
-        if status in (204, 304) or method == "HEAD":
-            length = 0
-        elif "chunked" in received.get("transfer-encoding", "").lower():
-            length = None
-        elif (declared := received.get("content-length", "")).isdigit():
-            length = int(declared)
-        keep = version == "HTTP/1.1" and length != -1 and "close" not in received.get("connection", "").lower()
-        return status, received, self.body(length), length, keep and self
-
-    def fill(self, length: int | None, limit: int) -> None:
-        """Read until the whole body is in `buf`, the peer closes, or it is over `limit` (a chunked
-        body's framing is in `buf` too: up to twice `limit` of it)."""
-        while not (0 <= length <= len(self.buf) if length is not None else chunked_end(self)):
-            over = max(self.sized, len(self.buf) // 2) if length is None else max(length, len(self.buf))
-            if over > limit or not self.more():
-                return
+    def framing(self, method: str, head: Head) -> tuple[int, dict[str, str], Iterator[bytes], int | None, Any]:
+        length = body_length(method, head)
+        keep = head.version == "HTTP/1.1" and length != -1 and "close" not in head.headers.get(
+            "connection", "").lower()
+        pieces = body_pieces(self.buf, length)  # read as they arrive: `piece` gives None at the end
+        return head.status, head.headers, iter(lambda: self.piece(pieces, length), None), length, keep and self
 
     async def wait(self, fn: Callable[..., T], *args: Any, writing: bool = False) -> T:
         """`fn(*args)` on the non-blocking socket, waiting on the loop while it would block."""
@@ -129,27 +242,6 @@ class Reader:
                 timer.cancel()
                 (loop.remove_writer if write else loop.remove_reader)(fd)
 
-    def body(self, length: int | None) -> Iterator[bytes]:
-        """The body in pieces as they arrive: `length` bytes, chunked (None), or to EOF (-1)."""
-        if length is None:
-            while size := chunk_size(self.line()):
-                yield from self.body(size)
-                if self.line():
-                    raise ConnectionError("a chunk of the response does not end with CRLF")
-            while self.line():  # trailers
-                pass
-            return
-        while length:
-            if not self.buf and not self.more():
-                if length > 0:
-                    raise http.client.IncompleteRead(b"", length)
-                return
-            n = len(self.buf) if length < 0 else min(length, len(self.buf))
-            piece = bytes(self.buf[:n])
-            del self.buf[:n]
-            length -= n if length > 0 else 0
-            yield piece
-
 
 def request_bytes(method: str, target: str, headers: Mapping[str, str], body: bytes) -> bytes:
     head = "\r\n".join([f"{method} {target} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()])
@@ -159,29 +251,3 @@ def request_bytes(method: str, target: str, headers: Mapping[str, str], body: by
 def _wake(future: Any, error: BaseException | None) -> None:
     if not future.done():
         future.set_result(None) if error is None else future.set_exception(error)
-
-
-def chunked_end(reader: Reader) -> bool:
-    """Whether `reader.buf` holds a whole chunked body, trailers included (nothing is consumed;
-    `reader.scanned` remembers the complete chunks already seen)."""
-    buf, at = reader.buf, reader.scanned
-    while (eol := buf.find(b"\n", at)) >= 0:
-        if not (size := chunk_size(bytes(buf[at:eol]).rstrip(b"\r"))):
-            while (at := buf.find(b"\n", eol + 1)) >= 0:
-                if not buf[eol + 1:at].strip():
-                    return True
-                eol = at
-            return False
-        if not (at := buf.find(b"\n", eol + 1 + size) + 1):  # past the data's CRLF
-            return False
-        reader.scanned, reader.sized = at, reader.sized + size
-    return False
-
-
-def chunk_size(line: bytes) -> int:
-    try:
-        if (size := int(line.split(b";", 1)[0], 16)) >= 0:
-            return size
-    except ValueError:
-        pass
-    raise ConnectionError(f"bad chunk size line in the response: {line[:40]!r}")

@@ -2,7 +2,8 @@
 
 RFC 9112, client side: one request per connection (`Connection: close`), a `Content-Length`
 body, a response framed by chunked encoding, `Content-Length` or connection close, read whole
-(`read`) or as it arrives (`chunks`, for SSE). `https` uses `ssl.create_default_context()`.
+(`read`) or as it arrives (`chunks`, for SSE), parsed by `_http1`'s sans-IO parser (the model
+providers' too). `https` uses `ssl.create_default_context()`.
 No connection reuse (Node drops idle keep-alive connections after 5 s and a POST cannot be
 blindly retried on a reset one; a fresh loopback connection is cheap), redirects, compression,
 proxies, cookies or HTTP/2.
@@ -13,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Mapping
+from typing import AsyncIterator, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+from .._http1 import Head, body_length, body_pieces, take_head
 from ..errors import LocalProtocolError, MCPConnectionError, MCPTimeoutError, RemoteProtocolError
 
 __all__ = ["HTTPResponse", "request"]
@@ -37,8 +39,9 @@ class HTTPResponse:
     """Lower-cased names; repeated fields joined with ", "."""
     _reader: asyncio.StreamReader = field(repr=False)
     _writer: asyncio.StreamWriter = field(repr=False)
-    _framing: str = field(repr=False)  # "chunked", "length", "close" or "none"
-    _length: int = field(default=0, repr=False)
+    _buf: bytearray = field(repr=False)  # read past the head: the start of the body
+    _pieces: Iterator[bytes] = field(repr=False)  # `body_pieces` of `_buf`
+    _length: int | None = field(repr=False)  # as `body_length` gives it
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -86,50 +89,21 @@ class HTTPResponse:
             RemoteProtocolError: malformed chunked framing.
         """
         try:
-            if self._framing == "length":
-                async for data in self._exactly(self._length, "mid-body"):
-                    yield data
-            elif self._framing == "chunked":
-                async for data in self._chunked():
-                    yield data
-            elif self._framing == "close":
-                while data := await self._reader.read(_READ_SIZE):
-                    yield data
-        except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+            for piece in self._pieces:
+                if piece:
+                    yield piece
+                elif data := await self._reader.read(_READ_SIZE):
+                    self._buf += data
+                elif self._length == -1:
+                    return
+                else:
+                    raise MCPConnectionError(f"connection to {self.url} closed mid-body")
+        except (ConnectionError, OSError) as exc:
             if isinstance(exc, MCPConnectionError):
                 raise
             raise MCPConnectionError(f"connection to {self.url} dropped: {exc!r}") from None
         finally:
             await self.aclose()
-
-    async def _chunked(self) -> AsyncIterator[bytes]:
-        while True:
-            line = await self._reader.readline()
-            if not line.endswith(b"\n"):
-                raise MCPConnectionError(f"connection to {self.url} closed mid-body")
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-                if size < 0 or not size_text.isalnum():
-                    raise ValueError(size_text)
-            except ValueError:
-                raise RemoteProtocolError(f"bad chunk size {line[:40]!r} from {self.url}") from None
-            if size == 0:
-                while (await self._reader.readline()).strip():
-                    pass  # trailer fields: ignored
-                return
-            async for data in self._exactly(size, "mid-chunk"):
-                yield data
-            if (await self._reader.readexactly(2)) != b"\r\n":
-                raise RemoteProtocolError(f"chunk from {self.url} not followed by CRLF")
-
-    async def _exactly(self, size: int, where: str) -> AsyncIterator[bytes]:
-        while size > 0:
-            data = await self._reader.read(min(size, _READ_SIZE))
-            if not data:
-                raise MCPConnectionError(f"connection to {self.url} closed {where}")
-            size -= len(data)
-            yield data
 
     async def aclose(self) -> None:
         """Close the connection. Idempotent, never raises."""
@@ -189,17 +163,16 @@ async def request(method: str, url: str, *, headers: Mapping[str, str] | None = 
         raise MCPTimeoutError(f"{method} {url}: no response within {timeout} s") from None
     except (MCPConnectionError, RemoteProtocolError):
         raise
-    except (OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError) as exc:
         raise MCPConnectionError(f"{method} {url} failed: {exc!r}") from None
 
 
 async def _exchange(
     url: str, method: str, host: str, port: int, context: ssl.SSLContext | None, head: bytes, body: bytes
 ) -> HTTPResponse:
-    reader, writer = await asyncio.open_connection(
-        host, port, ssl=context, server_hostname=host if context else None, limit=_MAX_HEADER_BYTES
-    )
-    answer: asyncio.Future[tuple[int, str, dict[str, str]]] | None = None
+    reader, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host if context else None)
+    buf = bytearray()
+    answer: asyncio.Future[Head] | None = None
     try:
         # A large body first waits for 100 Continue (RFC 9110 10.1.1), so a server refusing it
         # (413...) answers before the upload, instead of resetting the connection under it,
@@ -207,66 +180,31 @@ async def _exchange(
         expect = len(body) > _EXPECT_ABOVE
         writer.write(head if expect else head + body)
         await writer.drain()
-        answer = asyncio.ensure_future(_read_head(reader, url))
-        if expect and (not (await asyncio.wait({answer}, timeout=_CONTINUE_WAIT))[0] or answer.result()[0] == 100):
+        answer = asyncio.ensure_future(_read_head(reader, buf, url))
+        if expect and (not (await asyncio.wait({answer}, timeout=_CONTINUE_WAIT))[0] or answer.result().status == 100):
             writer.write(body)
             await writer.drain()
-        status, reason, headers = await answer
-        while 100 <= status < 200 and status != 101:  # interim responses (100 Continue, 103 Early Hints)
-            status, reason, headers = await _read_head(reader, url)
+        response = await answer
+        while 100 <= response.status < 200 and response.status != 101:  # 100 Continue, 103 Early Hints
+            response = await _read_head(reader, buf, url)
+        length = body_length(method, response, _remote(url))
     except BaseException:
         if answer is not None:
             answer.cancel()
         writer.close()
         raise
-    encoding = headers.get("transfer-encoding", "").lower()
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        framing, length = "none", 0
-    elif encoding:
-        if encoding.rsplit(",", 1)[-1].strip() != "chunked":
-            writer.close()
-            raise RemoteProtocolError(f"unsupported Transfer-Encoding {encoding!r} from {url}")
-        framing, length = "chunked", 0
-    elif "content-length" in headers:
-        text = headers["content-length"].split(",")[0].strip()
-        if not text.isdigit():
-            writer.close()
-            raise RemoteProtocolError(f"bad Content-Length {text!r} from {url}")
-        framing, length = "length", int(text)
-    else:
-        framing, length = "close", 0
-    return HTTPResponse(url, status, reason, headers, reader, writer, framing, length)
+    return HTTPResponse(url, response.status, response.reason, response.headers, reader, writer, buf,
+                        body_pieces(buf, length, _remote(url)), length)
 
 
-async def _read_head(reader: asyncio.StreamReader, url: str) -> tuple[int, str, dict[str, str]]:
-    try:
-        status_line = await reader.readline()
-    except ValueError:  # asyncio's LimitOverrunError on a giant line
-        raise RemoteProtocolError(f"status line from {url} too long") from None
-    if not status_line:
-        raise MCPConnectionError(f"{url} closed the connection without answering")
-    fields = status_line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-    if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or not fields[1].isdigit():
-        raise RemoteProtocolError(f"not an HTTP/1.x response from {url}: {status_line[:60]!r}")
-    headers: dict[str, str] = {}
-    total = 0
-    while True:
-        try:
-            line = await reader.readline()
-        except ValueError:
-            raise RemoteProtocolError(f"header line from {url} too long") from None
-        total += len(line)
-        if total > _MAX_HEADER_BYTES:
-            raise RemoteProtocolError(f"response headers from {url} exceed {_MAX_HEADER_BYTES} bytes")
-        if not line.endswith(b"\n"):
-            raise MCPConnectionError(f"{url} closed the connection inside the response headers")
-        text = line.decode("latin-1").rstrip("\r\n")
-        if not text:
-            break
-        name, sep, value = text.partition(":")
-        if not sep:
-            raise RemoteProtocolError(f"malformed header line from {url}: {text[:60]!r}")
-        key = name.strip().lower()
-        value = value.strip()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return int(fields[1]), fields[2] if len(fields) > 2 else "", headers
+async def _read_head(reader: asyncio.StreamReader, buf: bytearray, url: str) -> Head:
+    while (head := take_head(buf, _MAX_HEADER_BYTES, _remote(url))) is None:
+        if not (data := await reader.read(_READ_SIZE)):
+            where = "inside the response headers" if buf else "without answering"
+            raise MCPConnectionError(f"{url} closed the connection {where}")
+        buf += data
+    return head
+
+
+def _remote(url: str) -> Callable[[str], RemoteProtocolError]:
+    return lambda message: RemoteProtocolError(f"{message} (from {url})")

@@ -1,12 +1,13 @@
 """Sans-IO WebSocket opening handshake, client side: RFC 6455 section 4.
 
 Builds the Upgrade request (4.1) with a fresh Sec-WebSocket-Key, refusing caller headers that
-would break or smuggle into it; finds the end of the response head incrementally, parses it
-(RFC 9112) and runs the client's checks on a 101 (4.1 items 2-6, 4.2.2). A non-101 becomes a
-`RemoteProtocolError` quoting the start of its body ("HTTP 401 Unauthorized: token expired").
-The receive buffer and state are `websocket.ClientConnection`'s (bytes after the head may
-already be frames). Not here: IO, redirects, auth challenges, proxies, extensions, decoding a
-chunked body (the quoted snippet is raw text).
+would break or smuggle into it; waits for the response head, parses it (RFC 9112:
+`_http1.take_head`, the package's one parser) and runs the client's checks on a 101 (4.1
+items 2-6, 4.2.2). A non-101 becomes a `RemoteProtocolError` quoting the start of its body
+("HTTP 401 Unauthorized: token expired"). The receive buffer and state are
+`websocket.ClientConnection`'s (the head is taken out of it; bytes after it may be frames).
+Not here: IO, redirects, auth challenges, proxies, extensions, decoding a chunked body (the
+quoted snippet is raw text).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._http1 import take_head
 from ..errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["Request", "Accepted", "Handshake", "accept_key"]
@@ -72,7 +74,6 @@ class Handshake:
         self._max_head = max_head
         self.key: bytes | None = None  # our base64 Sec-WebSocket-Key, once the request is built
         self._offered: tuple[str, ...] = ()
-        self._scanned = 0  # how far the head has been searched for CRLFCRLF (no re-scan)
         self._rejected: tuple[int, str, int | None, bool] | None = None
 
     def request(self, req: Request) -> bytes:
@@ -109,11 +110,11 @@ class Handshake:
             raise LocalProtocolError("request target and headers must be ASCII") from None
 
     def receive(self, buf: bytearray, pos: int, eof: bool) -> tuple[Accepted | None, int]:
-        """Look for the server's answer in `buf[pos:]`.
+        """Look for the server's answer in `buf[pos:]`; a complete head is taken out of `buf`.
 
         Returns:
             `(Accepted, p)` once a valid 101 head is complete, `p` being where the bytes after
-            it (maybe frames) start; else `(None, pos)`: more bytes are needed, or, when `eof`,
+            it (maybe frames) start; else `(None, p)`: more bytes are needed, or, when `eof`,
             the connection dropped before an answer (the caller reports that).
 
         Raises:
@@ -125,18 +126,10 @@ class Handshake:
             return None, pos
         if self.key is None:
             return None, pos  # nothing asked yet: whatever came is kept for later
-        end = buf.find(b"\r\n\r\n", pos + max(self._scanned - 3, 0))
-        if end < 0:
-            self._scanned = len(buf) - pos
-            if self._scanned > self._max_head:
-                raise RemoteProtocolError(f"handshake response head exceeds {self._max_head} bytes")
+        # Frames may follow the head in the same read: they start at `pos` once it is out.
+        if (head := take_head(buf, self._max_head, RemoteProtocolError, pos)) is None:
             return None, pos
-        status, reason, headers = _parse_head(bytes(buf[pos:end]))
-        pos = end + 4  # frames may follow the head in the same read: the caller keeps them
-        fields: dict[str, str] = {}
-        for name, value in headers:  # repeated fields combine into one list (RFC 9110 5.3)
-            key = name.lower()
-            fields[key] = f"{fields[key]}, {value}" if key in fields else value
+        _, status, reason, fields, headers = head
         if status != 101:
             length = fields.get("content-length", "")
             chunked = "chunked" in fields.get("transfer-encoding", "").lower()
@@ -181,18 +174,3 @@ class Handshake:
         raise RemoteProtocolError(f"server refused the WebSocket upgrade: HTTP {status} "
                                   f"{reason}" + (f": {snippet}" if snippet else ""))
 
-
-def _parse_head(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
-    # RFC 9112 status line and field lines; latin-1 never fails, so odd bytes pass as text.
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not (
-            len(parts[1]) == 3 and parts[1].isascii() and parts[1].isdigit()):
-        raise RemoteProtocolError(f"not an HTTP/1.1 status line: {status_line[:80]!r}")
-    headers: list[tuple[str, str]] = []
-    for line in lines:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise RemoteProtocolError(f"malformed header line: {line[:80]!r}")
-        headers.append((name, value.strip(" \t")))
-    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
