@@ -68,15 +68,15 @@ def take_head(buf: bytearray, limit: int, error: Error = ConnectionError, start:
     headers: dict[str, str] = {}
     fields: list[tuple[str, str]] = []
     for line in lines:
-        if line[:1] in (" ", "\t") and fields:
-            name, value = fields[-1]
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():  # RFC 9112 5.1: no space before the colon
+            if line[:1] not in (" ", "\t") or not fields:
+                raise error(f"malformed header line: {line[:80]!r}")
+            name, value = fields[-1]  # a fold: checked here, off the common path
             more = line.strip(" \t")
             fields[-1] = (name, f"{value} {more}")
             headers[name.lower()] += " " + more
             continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():  # RFC 9112 5.1: no space before the colon
-            raise error(f"malformed header line: {line[:80]!r}")
         value = value.strip(" \t")
         fields.append((name, value))
         key = name.lower()
@@ -100,6 +100,8 @@ def body_length(method: str, head: Head, error: Error = ConnectionError) -> int 
         return None
     if (declared := head.headers.get("content-length")) is None:
         return -1
+    if declared.isdigit() and declared.isascii():
+        return int(declared)
     values = {value.strip(" \t") for value in declared.split(",")}  # "5, 5": a joined repeat is fine
     length = values.pop() if len(values) == 1 else ""
     if not (length.isascii() and length.isdigit()):
