@@ -284,7 +284,7 @@ def _merge(total: AgentResult | None, result: AgentResult) -> AgentResult:
     for key, value in result.usage.items():
         usage[key] = usage.get(key, 0) + int(value)  # type: ignore[call-overload]
     return AgentResult(total.agent_name, total.output + result.output, total.tool_calls + result.tool_calls,
-                       total.created_at, total.prompt, total._history, result.raw, total.id, Usage(**usage))  # type: ignore[typeddict-item]
+                       total.created_at, total.prompt, total._view(), result.raw, total.id, Usage(**usage))  # type: ignore[typeddict-item]
 
 
 def _raw(raw: Any) -> str:

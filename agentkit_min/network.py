@@ -64,8 +64,19 @@ class Network(Generic[T]):
         if max_iter is not None and (not isinstance(max_iter, int) or max_iter < 0):
             raise UsageError(f"create_network({name!r}): max_iter must be an int >= 0 (0 = unlimited)")
         self.max_iter = max_iter or 0
-        self.state: State[T] = default_state if default_state is not None else State()
+        self._state: State[T] | None = default_state  # None: each run starts from a new State
         self.history = history
+
+    @property
+    def state(self) -> State[T]:
+        """The state each run starts from (a clone of it); made on first read when none was given."""
+        if self._state is None:
+            self._state = State()
+        return self._state
+
+    @state.setter
+    def state(self, value: State[T]) -> None:
+        self._state = value
 
     def add_agent(self, agent: Agent) -> None:
         """Add a member agent (replacing one with the same name)."""
@@ -85,7 +96,7 @@ class Network(Generic[T]):
         if isinstance(state, dict):
             chosen: State[Any] = State.from_dict(state)
         else:
-            chosen = state if state is not None else self.state.clone()
+            chosen = state if state is not None else self._state.clone() if self._state is not None else State()
         run = NetworkRun(self, chosen, step)
         try:
             return await run.execute(input, router or default_router or self.router, publish)

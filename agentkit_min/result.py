@@ -56,8 +56,8 @@ class AgentResult:
     over the run's inferences, decision G2).
     """
 
-    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "raw", "id", "usage",
-                 "_trace")
+    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "_cut", "raw", "id",
+                 "usage", "_trace")
     _trace: Trace  # set on a standalone run's result only (see `trace`)
 
     def __init__(self, agent_name: str, output: list[Message], tool_calls: list[ToolResultMessage],
@@ -70,6 +70,9 @@ class AgentResult:
         self._created: datetime | float = time.time() if created_at is None else created_at
         self.prompt: list[Message] = [] if prompt is None else prompt
         self._history: list[Message] | _Joined = [] if history is None else history
+        self._cut: tuple[int, int] | None = None
+        if type(history) is _Joined and len(history) == 3:  # one slice: the list and two ints, no tuple
+            self._history, self._cut = history[0], history[1:]  # holding the list (issue 14: GC work)
         self.raw = raw
         self.id = id
         self.usage: Usage = Usage() if usage is None else usage
@@ -93,13 +96,18 @@ class AgentResult:
     @property
     def history(self) -> list[Message]:
         """The history messages sent with the prompt (a list of its own, made on first read)."""
-        if isinstance(self._history, _Joined):
-            self._history = self._history.into([])
-        return self._history
+        view = self._view()
+        if isinstance(view, _Joined):
+            self._history, self._cut = view.into([]), None
+        return view if isinstance(view, list) else self._history  # type: ignore[return-value]
 
     @history.setter
     def history(self, value: list[Message]) -> None:
-        self._history = value
+        self._history, self._cut = value, None
+
+    def _view(self) -> list[Message] | _Joined:
+        """The history as given: a list, or slices of the state's log not copied yet."""
+        return self._history if self._cut is None else _Joined((self._history, *self._cut))
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.agent_name, self.output, self.tool_calls, self.created_at, self.prompt,
