@@ -4,11 +4,13 @@
 
 The loop of bench/loop.py, item 1: a network of 2 agents, a code router alternating between
 them, each agent run = one inference (an O(1) fake model) that calls one validated tool;
-200 runs x 10 iterations per measurement, so each iteration records 4 spans (route, agent, inference, tool).
-Baseline: the same loop in the same process with the recorder stubbed out (`Trace` methods and
-the agent's inference helpers replaced by no-ops). A no-op still costs a Python call, so the
-calls a stubbed iteration still makes are counted and priced (bare no-op calls, timed here) and
-added to the overhead as an upper bound. Timing: 61 short interleaved pairs (the order
+100 runs x 10 iterations per measurement, so each iteration records 4 spans (route, agent, inference,
+tool). Twice: with an async tool handler (bench/loop.py item 1, the cheapest loop and so the worst
+case for this ratio) and with a plain function, create_tool's default, which runs on a worker thread.
+Baseline: the same loop in the same process with the recorder stubbed out (`Trace.__init__`, `begin`,
+`end`, `note` replaced by no-ops). What a stubbed iteration still does for tracing (the no-op calls,
+counted, and the four span dicts the call sites build, both priced here) is added to the overhead as
+an upper bound. Timing: 61 short interleaved pairs (the order
 alternating), CPU time, the median of the paired ratios: the machines are shared and noisy.
 `--count` also counts CPU instructions under valgrind (callgrind), which load cannot move.
 """
@@ -30,8 +32,6 @@ from typing import Any, Callable, Sequence
 # Replace bench/ (sys.path[0]) with the repo root: bench/http.py must not shadow stdlib `http`.
 sys.path[0] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
-import agentkit_min.agent as agent_module  # noqa: E402
-import agentkit_min.network as network_module  # noqa: E402
 from agentkit_min import Agent, RouterArgs, create_agent, create_network, create_tool  # noqa: E402
 from agentkit_min.messages import Message, tool_call_message  # noqa: E402
 from agentkit_min.model import ModelResponse  # noqa: E402
@@ -53,9 +53,18 @@ class FakeModel:
         return ModelResponse(output=[tool_call_message([call])])  # type: ignore[list-item]
 
 
-def build(per_run: int) -> Any:
-    tool = create_tool(name="add", description="Add two integers.", parameters=ADD,
-                       handler=lambda args, ctx: args["a"] + args["b"])
+async def add(args: dict[str, int], ctx: Any) -> int:
+    return args["a"] + args["b"]
+
+
+def add_sync(args: dict[str, int], ctx: Any) -> int:
+    return args["a"] + args["b"]
+
+
+def build(per_run: int, sync: bool = False) -> Any:
+    # async: bench/loop.py item 1, the cheapest loop (the worst case for this ratio); sync: a plain
+    # function, create_tool's default, which runs on a worker thread (a thread hop per call)
+    tool = create_tool(name="add", description="Add two integers.", parameters=ADD, handler=add_sync if sync else add)
     a = create_agent(name="a", system="You are A.", tools=[tool])
     b = create_agent(name="b", system="You are B.", tools=[tool])
 
@@ -84,21 +93,7 @@ class Stubs:
     def note(self, **fields: Any) -> None:
         pass
 
-    @staticmethod
-    def inference(trace: Any, model: Any, prompt: Any, messages: Any) -> Any:
-        return STUB_SPAN
-
-    @staticmethod
-    def inferred(trace: Any, span: Any, response: Any) -> None:
-        pass
-
-    @staticmethod
-    def route_of(router: Any, call_count: int) -> tuple[str, None]:
-        return "", None
-
-
-PATCHES: list[tuple[Any, str]] = [(Trace, "__init__"), (Trace, "begin"), (Trace, "end"), (Trace, "note"),
-                                  (agent_module, "inference"), (agent_module, "inferred"), (network_module, "route_of")]
+PATCHES: list[tuple[Any, str]] = [(Trace, "__init__"), (Trace, "begin"), (Trace, "end"), (Trace, "note")]
 REAL = {(owner, name): getattr(owner, name) for owner, name in PATCHES}
 CALLS = [0]
 
@@ -117,8 +112,8 @@ def stubbed(on: bool, count: bool = False) -> None:
         setattr(owner, name, (counting(stub) if count else stub) if on else REAL[(owner, name)])
 
 
-def loop_time(runs: int, per_run: int) -> float:
-    net = build(per_run)
+def loop_time(runs: int, per_run: int, sync: bool = False) -> float:
+    net = build(per_run, sync)
 
     async def go() -> None:
         for _ in range(runs):
@@ -140,19 +135,19 @@ def noop_call_cost(n: int = 200_000) -> float:
     return best
 
 
-def measure(traced: bool, runs: int, per_run: int) -> float:
+def measure(traced: bool, runs: int, per_run: int, sync: bool = False) -> float:
     stubbed(not traced)
     try:
-        return loop_time(runs, per_run)
+        return loop_time(runs, per_run, sync)
     finally:
         stubbed(False)
 
 
-def instructions(mode: str) -> int:
-    """CPU instructions of this script in `mode` under valgrind's callgrind (deterministic)."""
+def instructions(args: list[str]) -> int:
+    """CPU instructions of this script as `--child *args` under valgrind's callgrind (deterministic)."""
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
-                               sys.executable, __file__, "--child", mode],
+                               sys.executable, __file__, "--child", *args],
                               capture_output=True, text=True, timeout=900)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
@@ -160,9 +155,10 @@ def instructions(mode: str) -> int:
     return int(found.group(1))
 
 
-def count() -> None:
+def count(sync: bool) -> None:
     """Instructions per iteration, traced vs stubbed, net of start-up: load cannot move them."""
-    setup, off, on = (instructions(mode) for mode in ("setup", "stubbed", "traced"))
+    flag = ["--sync"] if sync else []
+    setup, off, on = (instructions([mode, *flag]) for mode in ("setup", "stubbed", "traced"))
     per = COUNT_RUNS * 10
     print(f"  instructions (callgrind, {per} iterations): traced {(on - setup) / per:,.0f}/iteration, "
           f"stubbed {(off - setup) / per:,.0f}/iteration -> overhead {((on - setup) / (off - setup) - 1) * 100:.1f} %")
@@ -171,26 +167,38 @@ def count() -> None:
 COUNT_RUNS = 300
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="fewer runs and repeats")
-    parser.add_argument("--count", action="store_true", help="also count instructions with valgrind")
-    parser.add_argument("--child", choices=["setup", "stubbed", "traced"], help=argparse.SUPPRESS)
-    opts = parser.parse_args()
-    if opts.child:
-        loop_time(20, 10)
-        if opts.child != "setup":
-            stubbed(opts.child == "stubbed")
-            loop_time(COUNT_RUNS, 10)
-        return
-    runs, per_run, pairs = (50, 10, 11) if opts.quick else (100, 10, 61)
+def residue_cost(n: int = 100_000) -> float:
+    """Seconds per iteration of what the call sites still do with the recorder stubbed: the four
+    span dicts they build and the fields they store (an upper bound's second part)."""
+    best = float("inf")
+    prompt: list[Any] = []
+    out: list[Any] = []
+    usage: dict[str, Any] = {}
+    for _ in range(5):
+        start = time.perf_counter()
+        for i in range(n):
+            route: dict[str, Any] = {"router": "code", "call_count": i}
+            route["returned"] = ("a",)
+            agent: dict[str, Any] = {"input": "go"}
+            inference: dict[str, Any] = {"model": "m", "provider": None, "prompt": prompt, "messages": i, "output": None,
+                         "usage": None, "stop_reason": None}
+            inference["output"] = out
+            inference["usage"], inference["stop_reason"] = usage, None
+            tool: dict[str, Any] = {"call_id": "c", "input": usage}
+            tool["output"] = usage
+            agent["output"], agent["usage"] = out, usage
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def one_loop(sync: bool, runs: int, per_run: int, pairs: int, counted: bool) -> None:
     iterations = runs * per_run
     on, off, ratios = [], [], []
-    loop_time(50, per_run)  # warm up imports and caches
+    loop_time(max(10, runs // 2), per_run, sync)  # warm up imports, caches and the worker thread
     for i in range(pairs):  # interleaved pairs, alternating which goes first
         first = i % 2 == 0
-        a = measure(first, runs, per_run)
-        b = measure(not first, runs, per_run)
+        a = measure(first, runs, per_run, sync)
+        b = measure(not first, runs, per_run, sync)
         t_on, t_off = (a, b) if first else (b, a)
         on.append(t_on)
         off.append(t_off)
@@ -198,25 +206,45 @@ def main() -> None:
     stubbed(True, count=True)
     CALLS[0] = 0
     try:
-        loop_time(runs, per_run)
+        loop_time(runs, per_run, sync)
     finally:
         stubbed(False)
     calls = CALLS[0] / iterations
     ratio = statistics.median(ratios)
     t_off = statistics.median(off) / iterations
-    stub = calls * noop_call_cost()
-    print(f"agentkit-min tracing benchmark (Python {sys.version.split()[0]}; {pairs} interleaved pairs "
-          f"of {runs} runs x {per_run} iterations; CPU time)")
+    left = calls * noop_call_cost() + residue_cost()
+    quart = statistics.quantiles(ratios)
+    print(f"{'sync tool handler (create_tool default: a worker-thread hop per call)' if sync else 'async tool handler (bench/loop.py item 1: the cheapest loop)'}:")
     print(f"  loop with tracing:                 {statistics.median(on) / iterations * 1e6:8.2f} us/iteration (median)")
     print(f"  loop with the recorder stubbed:    {t_off * 1e6:8.2f} us/iteration (median)")
     print(f"  tracing overhead:                  {(ratio - 1) * 100:8.1f} %  median of the paired ratios "
-          f"(quartiles {(statistics.quantiles(ratios)[0] - 1) * 100:.1f} .. "
-          f"{(statistics.quantiles(ratios)[2] - 1) * 100:.1f} %; target < 10 %)")
-    print(f"  + the stubs' {calls:.1f} no-op calls:      {stub * 1e6:8.2f} us/iteration "
-          f"-> at most {((ratio * t_off + stub) / (t_off - stub) - 1) * 100:5.1f} %")
-    print(f"  spans per iteration:               {len(run_spans(per_run)) / per_run:8.1f}")
-    if opts.count and shutil.which("valgrind"):
-        count()
+          f"(quartiles {(quart[0] - 1) * 100:.1f} .. {(quart[2] - 1) * 100:.1f} %; target < 10 %)")
+    print(f"  + what stubbed iterations still do for tracing ({calls:.1f} no-op calls, 4 span dicts): "
+          f"{left * 1e6:.2f} us -> at most {((ratio * t_off + left) / (t_off - left) - 1) * 100:.1f} %")
+    if counted:
+        count(sync)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer runs and repeats")
+    parser.add_argument("--count", action="store_true", help="also count instructions with valgrind")
+    parser.add_argument("--child", choices=["setup", "stubbed", "traced"], help=argparse.SUPPRESS)
+    parser.add_argument("--sync", action="store_true", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.child:
+        loop_time(20, 10, opts.sync)
+        if opts.child != "setup":
+            stubbed(opts.child == "stubbed")
+            loop_time(COUNT_RUNS, 10, opts.sync)
+        return
+    runs, per_run, pairs = (50, 10, 11) if opts.quick else (100, 10, 61)
+    counted = opts.count and shutil.which("valgrind") is not None
+    print(f"agentkit-min tracing benchmark (Python {sys.version.split()[0]}; {pairs} interleaved pairs "
+          f"of {runs} runs x {per_run} iterations; CPU time; {len(run_spans(per_run)) / per_run:.1f} spans "
+          f"per iteration)")
+    one_loop(False, runs, per_run, pairs, counted)
+    one_loop(True, runs, per_run, max(11, pairs // 3), counted)  # the thread hop dominates: fewer pairs
 
 
 def run_spans(per_run: int) -> list[dict[str, Any]]:
