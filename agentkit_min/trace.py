@@ -25,6 +25,7 @@ FORMAT, VERSION = "agentkit-min/trace", 1
 MAX_SPANS = 100_000
 """Spans kept per trace; later ones are only counted (`dropped`): memory stays bounded."""
 _SPILLED = 1 << 62  # `Trace._open` entries from here on name spans past MAX_SPANS
+_NOTHING: dict[int, Any] = {}  # never written: a trace's side tables until it needs them (no dicts per run)
 
 Span = dict[str, Any]
 T = TypeVar("T")
@@ -52,11 +53,11 @@ class Trace:
         self._spans: list[Any] = []
         self._open: list[int] = []
         self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
-        self._spill: dict[int, list[Any]] = {}
+        self._spill: dict[int, list[Any]] = _NOTHING  # its own dict from the first span past MAX_SPANS
         self._saved: tuple[Any, ...] = ()
         self._loaded: dict[str, Any] | None = None
         self._otel = _bridge()
-        self._handles: dict[int, Any] = {}  # OpenTelemetry spans, by record offset
+        self._handles: dict[int, Any] = {} if self._otel is not None else _NOTHING  # OpenTelemetry spans, by offset
         self._limit = 0 if self._otel is not None else 8 * MAX_SPANS
         self._wall, self._t0 = time.time(), _clock()
 
@@ -104,6 +105,8 @@ class Trace:
         else:
             self.dropped += 1
             at = _SPILLED + n
+            if self._spill is _NOTHING:
+                self._spill = {}
             self._spill[n] = record
         if leaf:
             self._leaves += (at,)
