@@ -127,7 +127,7 @@ class Agent:
             else:
                 result = await self._run(input, run, model, turns, n_prior, self.tools)
             span["output"], span["usage"] = result.output, result.usage
-            append = getattr(self.history, "append_results", None)
+            append = getattr(self.history, "append_results", None) if hctx is not None else None
             if callable(append) and hctx is not None:  # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
@@ -264,9 +264,15 @@ async def _infer_json(model: Model, messages: list[Message], tools: list[Tool], 
 
 def _assemble(prompt: list[Message], prior: _Joined, current: _Joined) -> list[Message]:
     """Decision Q6: system, prior history, user input, this run's messages, prefill."""
-    messages = prior.into([m for m in prompt if m["role"] == "system"])
-    messages += [m for m in prompt if m["role"] not in ("system", "assistant")]
-    current.into(messages).extend(m for m in prompt if m["role"] == "assistant")
+    system: list[Message] = []
+    middle: list[Message] = []
+    prefill: list[Message] = []
+    for m in prompt:  # one pass (this runs once per inference)
+        role = m["role"]
+        (system if role == "system" else prefill if role == "assistant" else middle).append(m)
+    messages = prior.into(system)
+    messages += middle
+    current.into(messages).extend(prefill)
     return messages
 
 

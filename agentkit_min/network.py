@@ -27,6 +27,7 @@ from .history import HistoryContext, append_user_message, initialize_thread, loa
 from .lifecycle import AgentArgs, ResultArgs, RouterArgs
 from .messages import UserMessage, input_content, new_id
 from .model import Model
+from .result import NEW_ID
 from .routing import Router, RoutingAgent, get_default_routing_agent
 from .state import State
 from .streaming import Publish, RunStream, StreamingContext
@@ -185,13 +186,12 @@ class NetworkRun:
                 return self  # nothing to do: no results, so nothing to append to history
             while self._stack:
                 agent, self._stack = self._agents[self._stack[0]], self._stack[1:]
-                self.agent_run_id = self.agent_message_id = new_id()
-                if self.streaming:  # the agent-scope run id only matters to event observers
-                    self.agent_run_id = new_id()
+                if self.streaming:  # event observers see the agent run's ids before its result exists
+                    self.agent_run_id, self.agent_message_id = new_id(), new_id()
                     await self._emit("run.started", scope="agent", runId=self.agent_run_id, name=agent.name,
                                      parentRunId=self.run_id, messageId=self.agent_message_id)
                 result = await agent.run(input, network=self)
-                result.id = self.agent_message_id
+                result.id = self.agent_message_id if self.streaming else NEW_ID  # NEW_ID: made when read
                 if self.streaming:
                     await self._emit("run.completed", scope="agent", runId=self.agent_run_id, name=agent.name)
                 self.counter += 1
@@ -241,7 +241,8 @@ class NetworkRun:
                               results[-1] if results else None,
                               input if isinstance(input, UserMessage) else None)
             router = router(args)
-            router = await router if inspect.isawaitable(router) else router
+            if router is not None and not isinstance(router, (Agent, list, tuple)) and inspect.isawaitable(router):
+                router = await router
             if not router:
                 return []
         if isinstance(router, RoutingAgent):

@@ -15,12 +15,15 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .messages import JSON, Message, ToolResultMessage, Usage
+from .messages import JSON, Message, ToolResultMessage, Usage, new_id
 
 if TYPE_CHECKING:
     from .trace import Trace
 
 __all__ = ["AgentResult"]
+
+NEW_ID: Any = object()
+"""`AgentResult(id=NEW_ID)`: a fresh UUID, made when `id` is first read (a network run's results)."""
 
 
 class _Joined(tuple):  # type: ignore[type-arg]
@@ -56,7 +59,7 @@ class AgentResult:
     over the run's inferences, decision G2).
     """
 
-    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "_cut", "raw", "id",
+    __slots__ = ("agent_name", "output", "tool_calls", "_created", "prompt", "_history", "_cut", "raw", "_id",
                  "usage", "_trace")
     _trace: Trace  # set on a standalone run's result only (see `trace`)
 
@@ -74,13 +77,24 @@ class AgentResult:
         if type(history) is _Joined and len(history) == 3:  # one slice: the list and two ints, no tuple
             self._history, self._cut = history[0], history[1:]  # holding the list (issue 14: GC work)
         self.raw = raw
-        self.id = id
+        self._id = id
         self.usage: Usage = Usage() if usage is None else usage
 
     @property
     def trace(self) -> Trace | None:
         """A standalone `agent.run`'s `Trace` (spec/trace.md); None for results of a network run."""
         return getattr(self, "_trace", None)
+
+    @property
+    def id(self) -> str | None:
+        """A fresh UUID per agent call inside a network (None for a standalone run's result)."""
+        if self._id is NEW_ID:  # made on first read: most results' ids are never read (bench/loop.py)
+            self._id = new_id()
+        return self._id
+
+    @id.setter
+    def id(self, value: str | None) -> None:
+        self._id = value
 
     @property
     def created_at(self) -> datetime:
