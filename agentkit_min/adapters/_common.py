@@ -33,6 +33,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
+from .._http_policy import decode_body
 from ..http import redact_headers, retry_after_seconds
 from ..messages import JSON, Usage
 
@@ -145,13 +146,7 @@ def decoded(body: Any) -> Any:
     if isinstance(body, (bytes, bytearray)):
         body = bytes(body).decode("utf-8", errors="replace")
     if isinstance(body, str) and body.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(body)
-        except ValueError:
-            return body
-        except RecursionError:
-            raise ModelResponseError(f"a response of {len(body)} characters is JSON nested too "
-                                     f"deeply to decode") from None
+        return decode_body(body)
     return body
 
 
