@@ -10,7 +10,8 @@ case for this ratio) and with a plain function, create_tool's default, which run
 Baseline: the same loop in the same process with the recorder stubbed out (`Trace.__init__`, `begin`,
 `end`, `note` replaced by no-ops). What a stubbed iteration still does for tracing (the no-op calls,
 counted, and the four span dicts the call sites build, both priced here) is added to the overhead as
-an upper bound. Timing: 61 short interleaved pairs (the order
+an upper bound. `floor` prices the least any recorder with a `begin` and an `end` call per span costs
+on the async loop: calls that only push and pop the open stack. Timing: 61 short interleaved pairs (the order
 alternating), CPU time, the median of the paired ratios: the machines are shared and noisy.
 `--count` also counts CPU instructions under valgrind (callgrind), which load cannot move.
 """
@@ -93,6 +94,25 @@ class Stubs:
     def note(self, **fields: Any) -> None:
         pass
 
+
+class Bare:
+    """The floor of any span recorder shaped like this one: `begin` and `end` as calls that only push
+    and pop the open stack (no record, no clock); the root and leaves go through the real code."""
+
+    def begin(self: Any, kind: str, name: str, fields: Any = None, content: Any = None, leaf: bool = False) -> Any:
+        span = {} if fields is None else fields
+        if self._open and not leaf:
+            self._open.append(0)
+            return span
+        return self._begin(kind, name, span, content, leaf)
+
+    def end(self: Any, span: Any, fields: Any = None, error: Any = None) -> None:
+        if fields is None and error is None and len(self._open) > 1:
+            self._open.pop()
+        else:
+            REAL[(Trace, "end")](self, span, fields, error)
+
+
 PATCHES: list[tuple[Any, str]] = [(Trace, "__init__"), (Trace, "begin"), (Trace, "end"), (Trace, "note")]
 REAL = {(owner, name): getattr(owner, name) for owner, name in PATCHES}
 CALLS = [0]
@@ -135,12 +155,26 @@ def noop_call_cost(n: int = 200_000) -> float:
     return best
 
 
-def measure(traced: bool, runs: int, per_run: int, sync: bool = False) -> float:
+def measure(traced: bool, runs: int, per_run: int, sync: bool = False, bare: bool = False) -> float:
     stubbed(not traced)
+    if bare:
+        Trace.begin, Trace.end = Bare.begin, Bare.end  # type: ignore[method-assign]
     try:
         return loop_time(runs, per_run, sync)
     finally:
         stubbed(False)
+
+
+def floor(runs: int, per_run: int, pairs: int) -> None:
+    """Interleaved pairs as in `one_loop`: the `Bare` recorder against the stubbed one."""
+    ratios = []
+    for i in range(pairs):
+        first = i % 2 == 0
+        a = measure(first, runs, per_run, bare=first)
+        b = measure(not first, runs, per_run, bare=not first)
+        ratios.append(a / b if first else b / a)
+    print(f"  floor, begin/end as calls that only push/pop the open stack (no record, no clock): "
+          f"{(statistics.median(ratios) - 1) * 100:+.1f} % CPU")
 
 
 def instructions(args: list[str]) -> int:
@@ -244,6 +278,7 @@ def main() -> None:
           f"of {runs} runs x {per_run} iterations; CPU time; {len(run_spans(per_run)) / per_run:.1f} spans "
           f"per iteration)")
     one_loop(False, runs, per_run, pairs, counted)
+    floor(runs, per_run, max(11, pairs // 2))
     one_loop(True, runs, per_run, max(11, pairs // 3), counted)  # the thread hop dominates: fewer pairs
 
 
