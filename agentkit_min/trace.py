@@ -121,11 +121,13 @@ class Trace:
         result's `{"name", "message"}`) marks it failed. A failed run's root gives the exception
         its trace (`exc.trace`)."""
         opened = self._open
-        if fields is None and error is None and len(opened) > 1:
+        if fields is None and error is None and opened:
             at = opened[-1]
             if at < self._limit and self._spans[at + 7] is span:  # the usual case, kept short
                 self._spans[at + 5] = _clock()
                 opened.pop()
+                if not opened:  # the root: the context code outside the loop saw goes back
+                    self._restore()
                 return
         if fields:
             span.update(fields)
