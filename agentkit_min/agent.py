@@ -127,8 +127,8 @@ class Agent:
             else:
                 result = await self._run(input, run, model, turns, n_prior, self.tools)
             span["output"], span["usage"] = result.output, result.usage
-            append = getattr(self.history, "append_results", None) if hctx is not None else None
-            if callable(append) and hctx is not None:  # decision Q11: the agent's own result is stored
+            if hctx is not None and callable(append := getattr(self.history, "append_results", None)):
+                # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
         except Exception as exc:  # not BaseException: durable engines pause runs by raising

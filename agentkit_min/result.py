@@ -113,7 +113,7 @@ class AgentResult:
         view = self._view()
         if isinstance(view, _Joined):
             self._history, self._cut = view.into([]), None
-        return view if isinstance(view, list) else self._history  # type: ignore[return-value]
+        return self._history  # type: ignore[return-value]  # a list from here on
 
     @history.setter
     def history(self, value: list[Message]) -> None:

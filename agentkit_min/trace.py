@@ -92,7 +92,7 @@ class Trace:
         if opened:
             outer, k = self._record(opened[-1])
             record[1] = outer[k]  # the innermost open span's id
-        if not opened:  # the root: code outside the loop finds this trace (`CURRENT`)
+        else:  # the root: code outside the loop finds this trace (`CURRENT`)
             http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
             listener = getattr(http, "ATTEMPT_LISTENER", None)
             self._saved = (CURRENT.get(), listener, listener.get() if listener else None)

@@ -116,20 +116,23 @@ def network_runs(runs: int, per_run: int, tools: bool = True,
 ROUTED_RUNS = 500
 
 
+async def messages_of(n: int) -> list[Message]:
+    """The messages an n-iteration run keeps (the model's replies and the tool results), made by
+    the same model and tool, in a plain list."""
+    model, kept = FakeModel(), []
+    for _ in range(n):
+        reply = (await model.infer([], [], "auto")).output[0]
+        call = reply["tools"][0]  # type: ignore[typeddict-item]
+        kept += [reply, tool_result_message(call, {"data": add(call["input"], None)})]
+    return kept
+
+
 def request_lists(n: int) -> float:
     """Seconds per iteration, over an n-iteration run, of what the Model protocol's "the request list
     is the model's own" costs by itself: a new list of the history so far (2 messages an iteration,
     real message dicts made by the same model and tool), made and freed once per inference."""
-    async def history() -> list[Message]:
-        model = FakeModel()
-        log: list[Message] = [text("You are A.", role="system"), text("go", role="user")]
-        for _ in range(n):
-            reply = (await model.infer([], [], "auto")).output[0]
-            call = reply["tools"][0]  # type: ignore[typeddict-item]
-            log += [reply, tool_result_message(call, {"data": add(call["input"], None)})]
-        return log
-
-    log, best = asyncio.run(history()), float("inf")
+    log = [text("You are A.", role="system"), text("go", role="user"), *asyncio.run(messages_of(n))]
+    best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
         for i in range(n):
@@ -168,12 +171,7 @@ def kept_memory(n: int) -> tuple[int, int]:
         return await two_agent_network(FakeModel(), n).run("go")
 
     async def messages_only() -> Any:
-        model, kept = FakeModel(), []
-        for _ in range(n):
-            reply = (await model.infer([], [], "auto")).output[0]
-            call = reply["tools"][0]  # type: ignore[typeddict-item]
-            kept += [reply, tool_result_message(call, {"data": add(call["input"], None)})]
-        return kept
+        return await messages_of(n)
 
     sizes = []
     for fn in (network, messages_only):
