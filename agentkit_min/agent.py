@@ -26,6 +26,7 @@ from .history import HistoryContext, initialize_thread, load_thread
 from .lifecycle import AgentArgs, Lifecycle, LifecycleHooks, ResultArgs, StartArgs, parse_lifecycle
 from .messages import Message, Usage, UserMessage, input_content, message_text
 from .model import Model, ModelResponse
+from ._request import handed, next_request, untouched
 from .result import AgentResult, _Joined
 from .state import State
 from .streaming import DELTA_SINK, Parts, RunStream
@@ -165,6 +166,7 @@ class Agent:
         content = input_content(input)
         log, cut = run.state._history(n_prior_results)  # shared, not copied (issue 14)
         prior, current = _Joined((log, 0, cut)), _Joined((log, cut, len(log)))
+        kept, added = run._requests.pop(self, None), None  # this agent's last request in this run, if untouched
         system = self.system
         prompt = self._prompt(system if isinstance(system, str) else await maybe_await(system(AgentArgs(self, run))),
                               input)
@@ -178,10 +180,11 @@ class Agent:
                 if change and change.get("stop"):  # no inference and no on_finish, as AgentKit
                     return total or AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
                 if change:
+                    kept = None
                     prompt = list(change.get("prompt", prompt))
                     if "history" in change:
                         prior, current = _split(list(change["history"]), prior.into([]))
-            messages = _assemble(prompt, prior, current)
+            messages = next_request(kept, prompt, prior, current, added)
             step = run.step  # step ids only for durable engines
             step_id = f"{self.name}:{step_prefix}:{run.counter if max_inferences == 1 else turn}" if step else ""
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
@@ -190,10 +193,12 @@ class Agent:
             span = run.trace.begin("inference", self._label[1], {
                 "model": self._label[1], "provider": self._label[2], "prompt": prompt, "messages": len(messages),
                 "output": None, "usage": None, "stop_reason": None}, messages)
+            held = handed(messages)  # the model may edit or keep it (_request.py)
             if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
                 response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
             else:
                 response = await self._infer(chosen, messages, tools, step, step_id, parts)
+            kept = untouched(messages, held)
             span["output"] = output = response.output
             span["usage"], span["stop_reason"] = response.usage, output[-1].get("stop_reason") if output else None
             run.trace.end(span)
@@ -219,8 +224,11 @@ class Agent:
             total = _merge(total, result)
             if not calls or turn == max_inferences - 1:  # no tool call, or the last turn
                 break
-            current = current + _Joined.of([*result.output, *result.tool_calls])
+            added = [*result.output, *result.tool_calls]
+            current = current + _Joined.of(added)
         assert total is not None  # max_inferences >= 1
+        if kept is not None and kept._shape is not None:  # the next agent run of this network run extends it
+            run._requests[self] = kept
         if self.lifecycle.on_finish is not None:
             total = await maybe_await(self.lifecycle.on_finish(ResultArgs(self, run, total))) or total
         return total
@@ -260,20 +268,6 @@ class Agent:
 async def _infer_json(model: Model, messages: list[Message], tools: list[Tool], choice: str) -> dict[str, Any]:
     resp = await model.infer(messages, tools, choice)
     return {"output": resp.output, "raw": resp.raw, "usage": dict(resp.usage)}
-
-
-def _assemble(prompt: list[Message], prior: _Joined, current: _Joined) -> list[Message]:
-    """Decision Q6: system, prior history, user input, this run's messages, prefill."""
-    system: list[Message] = []
-    middle: list[Message] = []
-    prefill: list[Message] = []
-    for m in prompt:  # one pass (this runs once per inference)
-        role = m["role"]
-        (system if role == "system" else prefill if role == "assistant" else middle).append(m)
-    messages = prior.into(system)
-    messages += middle
-    current.into(messages).extend(prefill)
-    return messages
 
 
 def _split(history: list[Message], prior: list[Message]) -> tuple[_Joined, _Joined]:

@@ -41,5 +41,6 @@ class Model(Protocol):
     async def infer(
         self, messages: Sequence[Message], tools: Sequence[Tool], tool_choice: ToolChoice
     ) -> ModelResponse:
-        """Send `messages` and `tools` to the model and return its parsed reply."""
+        """Send `messages` and `tools` to the model and return its parsed reply. `messages` is a
+        list of the model's own to read, edit or keep (`D-LOG`, agentkit_min/_request.py)."""
         ...

@@ -34,6 +34,7 @@ from .streaming import Publish, RunStream, StreamingContext
 from .trace import Trace, route_of
 
 if TYPE_CHECKING:
+    from ._request import Request
     from .history import History
     from .step import Step
 
@@ -134,6 +135,7 @@ class NetworkRun:
         self._agents = network.agents  # members plus agents a router returned (copied on write)
         self._stack: tuple[str, ...] = ()  # names queued to run next (a tuple of str: no object for the GC)
         self._route: tuple[str, str] = ("", "")
+        self._requests: dict[Any, Request] = {}  # each agent's last request, to extend (agentkit_min/_request.py)
 
     @classmethod
     def standalone(cls, agent: Agent, state: State[Any], step: Step | None) -> NetworkRun:
@@ -207,6 +209,7 @@ class NetworkRun:
                              error=str(exc), recoverable=False)
             raise
         finally:
+            self._requests.clear()  # not kept with the finished run
             self.trace.end(root)
             await self._emit("run.completed", scope="network", runId=self.run_id, name=self.name)
             await self._emit("stream.ended", scope="network", runId=self.run_id)

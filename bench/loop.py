@@ -15,7 +15,8 @@ development machines are shared and noisy.
 3. History: one run of N iterations (same setup) for N = 10 ... 3,000: time per iteration,
    its ratio to N = 10 (target <= 1.3x) and the memory a finished 3,000-iteration run keeps
    beyond the messages themselves (target <= 10 MiB; the baseline keeps the same messages,
-   made by the same model and tool, in a plain list).
+   made by the same model and tool, in a plain list). Beside it, the same ratio for a model
+   that keeps its request, so that every inference gets a new list of the whole history.
 4. 10,000 concurrent network runs (2 iterations each: a tool call, then a text answer), each
    with its own `ScriptedModel` that yields to the event loop once per inference, so every run
    is in flight at once; wall time (target <= 1.5 s), failures, gc collections, peak memory.
@@ -104,10 +105,10 @@ def model_alone(n: int, tools: bool = True) -> Callable[[], Coroutine[Any, Any, 
     return go
 
 
-def network_runs(runs: int, per_run: int, tools: bool = True,
-                 sync_tool: bool = False) -> Callable[[], Coroutine[Any, Any, None]]:
+def network_runs(runs: int, per_run: int, tools: bool = True, sync_tool: bool = False,
+                 model: type[FakeModel] = FakeModel) -> Callable[[], Coroutine[Any, Any, None]]:
     async def go() -> None:
-        net = two_agent_network(FakeModel(tools), per_run, sync_tool)
+        net = two_agent_network(model(tools), per_run, sync_tool)
         for _ in range(runs):
             await net.run("go")
     return go
@@ -127,19 +128,13 @@ async def messages_of(n: int) -> list[Message]:
     return kept
 
 
-def request_lists(n: int) -> float:
-    """Seconds per iteration, over an n-iteration run, of what the Model protocol's "the request list
-    is the model's own" costs by itself: a new list of the history so far (2 messages an iteration,
-    real message dicts made by the same model and tool), made and freed once per inference."""
-    log = [text("You are A.", role="system"), text("go", role="user"), *asyncio.run(messages_of(n))]
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for i in range(n):
-            request = log[:2 + 2 * i]
-            del request
-        best = min(best, time.perf_counter() - start)
-    return best / n
+class KeepingModel(FakeModel):
+    """FakeModel that holds on to its last request: so each inference gets a new list of the
+    whole history (agentkit_min/_request.py), the cost every request had before issue 14's fix."""
+
+    async def infer(self, messages: Sequence[Message], tools: Sequence[Any], tool_choice: str) -> ModelResponse:
+        self.last = messages
+        return await super().infer(messages, tools, tool_choice)
 
 
 def routing_script() -> list[Any]:
@@ -261,9 +256,10 @@ def main() -> None:
     gc.enable()
     print(f"    the same with the cyclic GC paused:       {h['3000'] / h['10']:8.2f}x  (N=10: "
           f"{h['10'] / 3_000 * 1e6:.1f}, N=3000: {h['3000'] / 3_000 * 1e6:.1f} us/iteration)")
-    copies = request_lists(3_000)
-    print(f"    of it, each request's own list of the history: {copies * 1e6:6.1f} us/iteration at N=3000 "
-          f"(copy + free alone); without it {(per[3_000] - copies * 1e6) / per[10]:.2f}x")
+    h = interleaved({k: network_runs(max(1, 3_000 // int(k)), int(k), model=KeepingModel) for k in ("10", "3000")},
+                    max(2, repeats - 2))
+    print(f"    a model keeping its request (a new list each): {h['3000'] / h['10']:6.2f}x  (N=10: "
+          f"{h['10'] / 3_000 * 1e6:.1f}, N=3000: {h['3000'] / 3_000 * 1e6:.1f} us/iteration)")
     kept, msgs = kept_memory(3_000)
     print(f"  kept after a 3,000-iteration run:          {kept / 2**20:8.2f} MiB; messages alone "
           f"{msgs / 2**20:.2f} MiB; beyond them {(kept - msgs) / 2**20:.2f} MiB  (target <= 10)")
