@@ -31,7 +31,7 @@ from .result import AgentResult, _Joined
 from .state import State
 from .streaming import DELTA_SINK, Parts, RunStream
 from .tool import Tool, ToolContext, call_tool
-from .trace import model_label, traced
+from .trace import clock, model_label, traced
 
 if TYPE_CHECKING:
     from .history import History
@@ -105,7 +105,11 @@ class Agent:
 
             network = NetworkRun.standalone(self, state or State(), step)
         run, hctx = network, None
-        span = run.trace.begin("agent", self.name, {"input": input_content(input)})
+        span: dict[str, Any] = {"input": input_content(input)}
+        if standalone:  # the root span: it also sets the run's context (trace.py)
+            run.trace.begin("agent", self.name, span)
+        else:
+            run.trace.push(("agent", self.name, span, clock()))  # a span opens (Trace's docstring)
         if self.history is not None:
             hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
             await run.trace.guard(span, initialize_thread(self.history, hctx))
@@ -139,7 +143,10 @@ class Agent:
                                 error=str(exc), recoverable=False)
             raise
         finally:
-            run.trace.end(span)
+            if standalone:
+                run.trace.end(span)
+            else:
+                run.trace.push((span, clock()))
             if standalone:
                 await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
                 await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
@@ -190,9 +197,9 @@ class Agent:
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
             if self._label[0] is not chosen:  # the model's name and provider, found once per model
                 self._label = (chosen, *model_label(chosen))
-            span = run.trace.begin("inference", self._label[1], {
-                "model": self._label[1], "provider": self._label[2], "prompt": prompt, "messages": len(messages),
-                "output": None, "usage": None, "stop_reason": None}, messages)
+            span = {"model": self._label[1], "provider": self._label[2], "prompt": prompt,
+                    "messages": len(messages), "output": None, "usage": None, "stop_reason": None}
+            run.trace.begin_inference(self._label[1], span, messages)
             held = handed(messages)  # the model may edit or keep it (_request.py)
             if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
                 response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
@@ -201,7 +208,7 @@ class Agent:
             kept = untouched(messages, held)
             span["output"] = output = response.output
             span["usage"], span["stop_reason"] = response.usage, output[-1].get("stop_reason") if output else None
-            run.trace.end(span)
+            run.trace.push((span, clock()))  # the inference span closes
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
             if self.lifecycle.on_response is not None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, NoReturn, U
 from ._aio import in_thread
 from .errors import RoutingError, ToolResultError, UsageError
 from .messages import ToolMessage, ToolResultMessage, tool_result_message
+from .trace import clock
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -126,7 +127,9 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
     `step.run(step_id, ...)` so a replayed run does not repeat it (step.py).
     """
     trace = getattr(ctx.network, "trace", None)  # spec/trace.md; absent on a hand-made context
-    span = trace.begin("tool", call["name"], {"call_id": call.get("id"), "input": call.get("input")}) if trace else None
+    span = {"call_id": call.get("id"), "input": call.get("input")}
+    if trace is not None:
+        trace.push(("tool", call["name"], span, clock()))  # a span opens (Trace's docstring)
     tool = tools.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
@@ -137,9 +140,13 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
         content = await ctx.step.run(step_id, _invoke, tool, call, guarded)
     else:
         content = await _invoke(tool, call, ctx)
-    if trace is not None and span is not None:
+    if trace is not None:
         span["output"] = content
-        trace.end(span, None, content.get("error") if type(content) is dict else None)
+        error = content.get("error") if type(content) is dict else None
+        if error is None:
+            trace.push((span, clock()))
+        else:
+            trace.end(span, None, error)
     return tool_result_message(call, content)
 
 

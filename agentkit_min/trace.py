@@ -19,17 +19,18 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 from ._aio import maybe_await
 
-__all__ = ["FORMAT", "VERSION", "Trace", "model_label", "route_of", "traced"]
+__all__ = ["FORMAT", "VERSION", "Trace", "clock", "model_label", "route_of", "traced"]
 
 FORMAT, VERSION = "agentkit-min/trace", 1
 MAX_SPANS = 100_000
 """Spans kept per trace; later ones are only counted (`dropped`): memory stays bounded."""
-_SPILLED = 1 << 62  # `Trace._open` entries from here on name spans past MAX_SPANS
-_NOTHING: dict[int, Any] = {}  # never written: a trace's side tables until it needs them (no dicts per run)
+_NOTHING: dict[int, Any] = {}  # never written: the OpenTelemetry table of a trace without it
+_GONE: set[int] = set()  # never written either
 
 Span = dict[str, Any]
+Event = tuple[Any, ...]
 T = TypeVar("T")
-_clock = time.perf_counter
+_clock = clock = time.perf_counter  # `clock`: what call sites time `push` events with
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
 """The trace of the run in progress, for code outside the loop (MCP client, history, HTTP)."""
 
@@ -41,24 +42,31 @@ _routing: list[Any] = []
 
 
 class Trace:
-    """The trace of one run: `spans` in start order, each a JSON dict (spec/trace.md)."""
+    """The trace of one run: `spans` in start order, each a JSON dict (spec/trace.md).
+
+    Recorded as events, the least the loop can do per span (bench/trace.py): `push((kind, name,
+    fields, start))` opens a span inside the innermost open one (`fields`: the span's own dict,
+    filled by the caller), `push((fields, end))` closes it, `(fields, end, error)` as failed, with
+    any span still open inside it. `push` is the event list's own `append` (no Python frame) unless
+    OpenTelemetry is on or the trace is full; spans are rebuilt from the events when read. The root,
+    leaves (MCP requests, history hooks: no children, so they may run concurrently), inferences and
+    failures go through `begin` / `begin_inference` / `end`, which do the rest."""
 
     def __init__(self, run_id: str) -> None:
         self.id, self.dropped = run_id, 0
-        # span n is `_spans[8n:8n+8]` = id, parent, kind, name, start, end, error, fields (the dict the
-        # caller fills, see `begin`): one flat list, no object per span for the cyclic GC (bench/loop.py).
-        # `_open`: where the open spans' records start, outermost first (`_SPILLED + k`: `_spill[k]`,
-        # the record of a span past MAX_SPANS, kept only while open). Below `_limit` (8 x MAX_SPANS, or
-        # 0 with OpenTelemetry on) `begin` and `end` take their short path.
-        self._spans: list[Any] = []
-        self._open: list[int] = []
-        self._leaves: tuple[int, ...] = ()  # open leaves (may be concurrent)
-        self._spill: dict[int, list[Any]] = _NOTHING  # its own dict from the first span past MAX_SPANS
+        self._events: list[Event] = []
+        self._keep: Callable[[Event], None] = self._events.append  # `_past_limit` once full
+        self._otel = _bridge()
+        self.push: Callable[[Event], None] = self._keep if self._otel is None else self._push_otel
+        self._handles: dict[int, Any] = {} if self._otel is not None else _NOTHING  # OpenTelemetry spans
+        self._full_at = 2 * MAX_SPANS  # events: about two per span
+        self._gone: set[int] = _GONE  # ids of spans begun past the limit (its own set once full)
+        self._root: Span | None = None
+        self.running = False  # from the root's begin to its end
+        self.inference: Span | None = None  # the latest inference's span: HTTP attempts go there
+        self._content: Any = None
         self._saved: tuple[Any, ...] = ()
         self._loaded: dict[str, Any] | None = None
-        self._otel = _bridge()
-        self._handles: dict[int, Any] = {} if self._otel is not None else _NOTHING  # OpenTelemetry spans, by offset
-        self._limit = 0 if self._otel is not None else 8 * MAX_SPANS
         self._wall, self._t0 = time.time(), _clock()
 
     @property
@@ -66,98 +74,101 @@ class Trace:
         """Every span as a JSON dict, in start order."""
         if self._loaded is not None:
             return list(self._loaded["spans"])
-        return [_json(self._spans[i:i + 8], self._t0) for i in range(0, len(self._spans), 8)]
-
-    def _record(self, at: int) -> tuple[list[Any], int]:  # (list, offset) of the record `_open` calls `at`
-        return (self._spans, at) if at < _SPILLED else (self._spill[at - _SPILLED], 0)
+        return [_json(record, self._t0) for record in self._records()[:MAX_SPANS]]
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
-        """Open a span under the innermost open one; returns `fields` (the span's own dict: fill
-        it, pass it to `end`). `content` goes to OpenTelemetry only. A `leaf` (MCP request,
-        history hook) has no children, so leaves may run concurrently."""
+        """Open a span (the first one is the root); returns `fields` (the span's own dict: fill
+        it, pass it to `end`). `content` goes to OpenTelemetry only."""
         span = {} if fields is None else fields
-        opened, spans = self._open, self._spans
-        at = len(spans)
-        if opened and at < self._limit and not leaf:  # the usual case, kept short (bench/trace.py)
-            spans += (at >> 3, opened[-1] >> 3, kind, name, _clock(), None, None, span)
-            opened.append(at)
-            return span
-        return self._begin(kind, name, span, content, leaf)
-
-    def _begin(self, kind: str, name: str, span: Span, content: Any, leaf: bool) -> Span:
-        opened, spans = self._open, self._spans
-        n = len(spans) // 8 + self.dropped
-        record: list[Any] = [n, None, kind, name, _clock(), None, None, span]
-        if opened:
-            outer, k = self._record(opened[-1])
-            record[1] = outer[k]  # the innermost open span's id
-        else:  # the root: code outside the loop finds this trace (`CURRENT`)
+        if self._root is None:  # the root: code outside the loop finds this trace (`CURRENT`)
+            self._root, self.running = span, True
             http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
             listener = getattr(http, "ATTEMPT_LISTENER", None)
             self._saved = (CURRENT.get(), listener, listener.get() if listener else None)
             CURRENT.set(self)
             if listener is not None:
                 listener.set(_attempt)
-        if n < MAX_SPANS:
-            at = len(spans)
-            spans += record
-        else:
-            self.dropped += 1
-            at = _SPILLED + n
-            if self._spill is _NOTHING:
-                self._spill = {}
-            self._spill[n] = record
-        if leaf:
-            self._leaves += (at,)
-        else:
-            opened.append(at)
-        if self._otel is not None:
-            self._handles[at] = self._otel.start(kind, name, span, content)
+        self._content = content
+        self.push((kind, name, span, _clock(), True) if leaf else (kind, name, span, _clock()))
         return span
+
+    def begin_inference(self, name: str, span: Span, messages: Any) -> None:
+        """Open an inference span: also where the trace's size is checked, once per inference."""
+        self.inference = span
+        if len(self._events) >= self._full_at:  # full: from here on new spans are only counted
+            self._keep, self._gone, self._full_at = self._past_limit, set(), sys.maxsize
+            self.push = self._keep if self._otel is None else self.push
+        if self._otel is not None:  # its input messages, if content capture is on
+            self.begin("inference", name, span, messages)
+        else:
+            self.push(("inference", name, span, _clock()))
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None, error: Any = None) -> None:
         """Close `span` and any span still open inside it; `error` (an exception or a tool
         result's `{"name", "message"}`) marks it failed. A failed run's root gives the exception
         its trace (`exc.trace`)."""
-        opened = self._open
-        if fields is None and error is None and opened:
-            at = opened[-1]
-            if at < self._limit and self._spans[at + 7] is span:  # the usual case, kept short
-                self._spans[at + 5] = _clock()
-                opened.pop()
-                if not opened:  # the root: the context code outside the loop saw goes back
-                    self._restore()
-                return
         if fields:
             span.update(fields)
-        self._close(span, error)
-
-    def _close(self, span: Span, error: Any) -> None:
-        opened = self._open
-        i = next((i for i, at in enumerate(opened) if self._fields(at) is span), None)
-        closing = opened[i:][::-1] if i is not None else [at for at in self._leaves if self._fields(at) is span]
-        if i is not None:
-            del opened[i:]
-        else:
-            self._leaves = tuple(at for at in self._leaves if at not in closing)
-        now = _clock()
-        for at in closing:  # a span left open inside `span` was ended by an exception
-            record, k = self._record(at)
-            failed = error if record[k + 7] is span else error or _UNFINISHED
-            record[k + 5], record[k + 6] = now, record[k + 6] or (_error(failed) if failed is not None else None)
-            if self._otel is not None:
-                self._otel.end(record[k + 2], record[k + 7], record[k + 6], self._handles.pop(at))
-            self._spill.pop(at - _SPILLED, None)
-        if i == 0:
+        self.push((span, _clock()) if error is None else (span, _clock(), _error(error)))
+        if span is self._root and self.running:  # the context code outside the loop saw goes back
+            self.running = False
             self._restore()
             if isinstance(error, BaseException):
                 with suppress(AttributeError, TypeError):
                     error.trace = self  # type: ignore[attr-defined]
 
-    def _fields(self, at: int) -> Span:
-        record, k = self._record(at)
-        return record[k + 7]  # type: ignore[no-any-return]
+    def _push_otel(self, event: Event) -> None:
+        """`push` with OpenTelemetry on: each span is also an OpenTelemetry span, current while open."""
+        handles = self._handles
+        if len(event) >= 4:
+            kind, name, span = event[:3]
+            handles[id(span)] = (kind, self._otel.start(kind, name, span, self._content), len(event) == 5, span)
+            self._content = None
+        elif id(event[0]) in handles:
+            keys = list(handles)  # in start order
+            at = keys.index(id(event[0]))
+            inside = [] if handles[keys[at]][2] else [k for k in keys[at + 1:] if not handles[k][2]]
+            error = event[2] if len(event) == 3 else None
+            for key in reversed([keys[at], *inside]):  # innermost first
+                kind, handle, _, span = handles.pop(key)
+                self._otel.end(kind, span, error if key == keys[at] else error or _UNFINISHED, handle)
+        self._keep(event)
+
+    def _past_limit(self, event: Event) -> None:
+        """`push` once the trace is full: new spans are only counted, open ones still close."""
+        if len(event) >= 4:
+            self.dropped += 1
+            self._gone.add(id(event[2]))
+        elif id(event[0]) in self._gone:
+            self._gone.discard(id(event[0]))
+        else:
+            self._events.append(event)
+
+    def _records(self) -> list[list[Any]]:
+        """The spans the events describe: `[id, parent, kind, name, start, end, error, fields]`."""
+        records: list[list[Any]] = []
+        where: dict[int, int] = {}  # id(fields) -> its open record
+        stack: list[int] = []  # the open spans that are not leaves, outermost first
+        for event in self._events:
+            if len(event) >= 4:
+                where[id(event[2])] = n = len(records)
+                records.append([n, stack[-1] if stack else None, event[0], event[1], event[3], None, None, event[2]])
+                if len(event) == 4:
+                    stack.append(n)
+                continue
+            at = where.pop(id(event[0]), None)
+            if at is None:
+                continue  # closed already (an error, then a `finally`)
+            error = event[2] if len(event) == 3 else None
+            if at in stack:  # spans left open inside it were ended by an exception
+                inside = stack[stack.index(at) + 1:]
+                del stack[stack.index(at):]
+                for inner in inside:
+                    where.pop(id(records[inner][7]), None)
+                    records[inner][5], records[inner][6] = event[1], error or _UNFINISHED
+            records[at][5], records[at][6] = event[1], error
+        return records
 
     async def guard(self, span: Span | None, work: Awaitable[T]) -> T:
         """`await work`; if it raises, `span` (None: the root) ends failed, so a step outside the
@@ -169,12 +180,15 @@ class Trace:
             raise
 
     def _failed(self, span: Span | None, exc: BaseException) -> None:
-        spans = self._spans
-        at = next((i for i in range(0, len(spans), 8) if span is None or spans[i + 7] is span), None)
-        if at is not None and spans[at + 5] is None:
-            self.end(spans[at + 7], None, exc)
-        elif at is not None and spans[at + 6] is None:  # ended "ok" by a finally: cancelled
-            spans[at + 6] = _error(exc)
+        target = self._root if span is None else span
+        events = self._events
+        if target is None or not any(len(e) >= 4 and e[2] is target for e in events):
+            return
+        ended = next((i for i, e in enumerate(events) if len(e) < 4 and e[0] is target), None)
+        if ended is None:
+            self.end(target, None, exc)
+        elif len(events[ended]) == 2:  # ended "ok" by a finally: cancelled
+            events[ended] = (target, events[ended][1], _error(exc))
 
     def _restore(self) -> None:
         if self._saved:
@@ -182,11 +196,6 @@ class Trace:
             CURRENT.set(previous)
             if listener is not None:
                 listener.set(old)
-
-    def note(self, **fields: Any) -> None:
-        """Add fields to the innermost open span."""
-        if self._open:
-            self._fields(self._open[-1]).update(fields)
 
     def to_dict(self) -> dict[str, Any]:
         """The trace as plain JSON data (a copy, secrets scrubbed; fields: spec/trace.md)."""
@@ -196,7 +205,8 @@ class Trace:
         """`to_dict()` as JSON text."""
         from datetime import datetime, timezone
 
-        data = self._loaded or {"format": FORMAT, "version": VERSION, "id": self.id, "dropped": self.dropped,
+        past = max(0, len(self._records()) - MAX_SPANS) if self._loaded is None else 0
+        data = self._loaded or {"format": FORMAT, "version": VERSION, "id": self.id, "dropped": self.dropped + past,
                                 "started_at": datetime.fromtimestamp(self._wall, timezone.utc).isoformat(),
                                 "spans": self.spans}
         return _scrub(json.dumps(data, indent=indent, default=str, ensure_ascii=False))
@@ -229,7 +239,7 @@ class Trace:
 async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any, fields: Span | None = None) -> Any:
     """`await fn(*args)` (sync or async) as a leaf span of the run in progress here, if any."""
     trace = CURRENT.get()
-    if trace is None or not trace._open:
+    if trace is None or not trace.running:
         return await maybe_await(fn(*args))
     span = trace.begin(kind, name, fields, leaf=True)
     value = await trace.guard(span, maybe_await(fn(*args)))
@@ -259,8 +269,8 @@ def model_label(model: Any) -> tuple[str, Any]:
 def _attempt(info: dict[str, Any]) -> None:
     """`http.ATTEMPT_LISTENER`: one HTTP attempt of the inference in progress (its worker thread)."""
     trace = CURRENT.get()
-    if trace is not None and trace._open:
-        trace._fields(trace._open[-1]).setdefault("attempts", []).append(info)
+    if trace is not None and trace.inference is not None:
+        trace.inference.setdefault("attempts", []).append(info)
 
 
 def _json(record: Sequence[Any], t0: float) -> Span:
