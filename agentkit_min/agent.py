@@ -104,14 +104,14 @@ class Agent:
             from .network import NetworkRun  # here: network.py imports this module
 
             network = NetworkRun.standalone(self, state or State(), step)
-        run, hctx = network, None
-        span: dict[str, Any] = {"input": input_content(input)}
+        run, hctx, content = network, None, input_content(input)
+        span: dict[str, Any] = {"input": content}
         if standalone:  # the root span: it also sets the run's context (trace.py)
             run.trace.begin("agent", self.name, span)
         else:
             run.trace.push(("agent", self.name, span, clock()))  # a span opens (Trace's docstring)
         if self.history is not None:
-            hctx = HistoryContext(run.state, run, input_content(input), run.state.thread_id, run.step)
+            hctx = HistoryContext(run.state, run, content, run.state.thread_id, run.step)
             await run.trace.guard(span, initialize_thread(self.history, hctx))
             await run.trace.guard(span, load_thread(self.history, hctx))
         if standalone:
@@ -170,7 +170,6 @@ class Agent:
         if chosen is None:
             raise UsageError(f"No model provided to agent {self.name!r}: pass model= to create_agent "
                              f"or run(), or default_model= to create_network")
-        content = input_content(input)
         log, cut = run.state._history(n_prior_results)  # shared, not copied (issue 14)
         prior, current = _Joined((log, 0, cut)), _Joined((log, cut, len(log)))
         kept, added = run._requests.pop(self, None), None  # this agent's last request in this run, if untouched
@@ -183,7 +182,7 @@ class Agent:
         for turn in range(max_inferences):
             if self.lifecycle.on_start is not None:
                 change = await maybe_await(self.lifecycle.on_start(
-                    StartArgs(self, run, content, list(prompt), (prior + current).into([]))))
+                    StartArgs(self, run, input_content(input), list(prompt), (prior + current).into([]))))
                 if change and change.get("stop"):  # no inference and no on_finish, as AgentKit
                     return total or AgentResult(self.name, [], [], prompt=prompt, history=prior + current)
                 if change:

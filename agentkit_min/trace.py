@@ -29,6 +29,8 @@ _GONE: set[int] = set()  # never written either
 
 Span = dict[str, Any]
 Event = tuple[Any, ...]
+_LEAF: Any = object()  # heads a leaf's opening event
+_FAILED: Any = object()  # heads a failed span's closing event
 T = TypeVar("T")
 _clock = clock = time.perf_counter  # `clock`: what call sites time `push` events with
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
@@ -46,20 +48,21 @@ class Trace:
 
     Recorded as events, the least the loop can do per span (bench/trace.py): `push((kind, name,
     fields, start))` opens a span inside the innermost open one (`fields`: the span's own dict,
-    filled by the caller), `push((fields, end))` closes it, `(fields, end, error)` as failed, with
-    any span still open inside it. `push` is the event list's own `append` (no Python frame) unless
-    OpenTelemetry is on or the trace is full; spans are rebuilt from the events when read. The root,
-    leaves (MCP requests, history hooks: no children, so they may run concurrently), inferences and
-    failures go through `begin` / `begin_inference` / `end`, which do the rest."""
+    filled by the caller), `push((fields, end))` closes it and any span still open inside it. `push`
+    is the event list's own `extend` (no Python frame; the items are kept flat, no tuple per event
+    for the cyclic GC) unless OpenTelemetry is on or the trace is full; spans are rebuilt from the
+    events when read (`_event`). The root, leaves (MCP requests, history hooks: no children, so
+    they may run concurrently), inferences and failures go through `begin` / `begin_inference` /
+    `end`, which do the rest."""
 
     def __init__(self, run_id: str) -> None:
         self.id, self.dropped = run_id, 0
-        self._events: list[Event] = []
-        self._keep: Callable[[Event], None] = self._events.append  # `_past_limit` once full
+        self._events: list[Any] = []  # the events' items, one after another
+        self._keep: Callable[[Event], None] = self._events.extend  # `_past_limit` once full
         self._otel = _bridge()
         self.push: Callable[[Event], None] = self._keep if self._otel is None else self._push_otel
         self._handles: dict[int, Any] = {} if self._otel is not None else _NOTHING  # OpenTelemetry spans
-        self._full_at = 2 * MAX_SPANS  # events: about two per span
+        self._full_at = 6 * MAX_SPANS  # items: six per span (four to open it, two to close it)
         self._gone: set[int] = _GONE  # ids of spans begun past the limit (its own set once full)
         self._root: Span | None = None
         self.running = False  # from the root's begin to its end
@@ -90,7 +93,7 @@ class Trace:
             if listener is not None:
                 listener.set(_attempt)
         self._content = content
-        self.push((kind, name, span, _clock(), True) if leaf else (kind, name, span, _clock()))
+        self.push((_LEAF, kind, name, span, _clock()) if leaf else (kind, name, span, _clock()))
         return span
 
     def begin_inference(self, name: str, span: Span, messages: Any) -> None:
@@ -110,7 +113,7 @@ class Trace:
         its trace (`exc.trace`)."""
         if fields:
             span.update(fields)
-        self.push((span, _clock()) if error is None else (span, _clock(), _error(error)))
+        self.push((span, _clock()) if error is None else (_FAILED, span, _clock(), _error(error)))
         if span is self._root and self.running:  # the context code outside the loop saw goes back
             self.running = False
             self._restore()
@@ -121,53 +124,54 @@ class Trace:
     def _push_otel(self, event: Event) -> None:
         """`push` with OpenTelemetry on: each span is also an OpenTelemetry span, current while open."""
         handles = self._handles
-        if len(event) >= 4:
-            kind, name, span = event[:3]
-            handles[id(span)] = (kind, self._otel.start(kind, name, span, self._content), len(event) == 5, span)
+        _, kind, name, span, _, leaf, error = _event(event, 0)
+        if kind is not None:  # a span opens: its OpenTelemetry span starts (and is current) now
+            handles[id(span)] = (kind, self._otel.start(kind, name, span, self._content), leaf, span)
             self._content = None
-        elif id(event[0]) in handles:
+        elif id(span) in handles:
             keys = list(handles)  # in start order
-            at = keys.index(id(event[0]))
+            at = keys.index(id(span))
             inside = [] if handles[keys[at]][2] else [k for k in keys[at + 1:] if not handles[k][2]]
-            error = event[2] if len(event) == 3 else None
             for key in reversed([keys[at], *inside]):  # innermost first
-                kind, handle, _, span = handles.pop(key)
-                self._otel.end(kind, span, error if key == keys[at] else error or _UNFINISHED, handle)
+                kind, handle, _, opened = handles.pop(key)
+                self._otel.end(kind, opened, error if key == keys[at] else error or _UNFINISHED, handle)
         self._keep(event)
 
     def _past_limit(self, event: Event) -> None:
         """`push` once the trace is full: new spans are only counted, open ones still close."""
-        if len(event) >= 4:
+        _, kind, _, span, _, _, _ = _event(event, 0)
+        if kind is not None:
             self.dropped += 1
-            self._gone.add(id(event[2]))
-        elif id(event[0]) in self._gone:
-            self._gone.discard(id(event[0]))
+            self._gone.add(id(span))
+        elif id(span) in self._gone:
+            self._gone.discard(id(span))
         else:
-            self._events.append(event)
+            self._events.extend(event)
 
     def _records(self) -> list[list[Any]]:
         """The spans the events describe: `[id, parent, kind, name, start, end, error, fields]`."""
         records: list[list[Any]] = []
         where: dict[int, int] = {}  # id(fields) -> its open record
         stack: list[int] = []  # the open spans that are not leaves, outermost first
-        for event in self._events:
-            if len(event) >= 4:
-                where[id(event[2])] = n = len(records)
-                records.append([n, stack[-1] if stack else None, event[0], event[1], event[3], None, None, event[2]])
-                if len(event) == 4:
+        events, i = self._events, 0
+        while i < len(events):
+            i, kind, name, span, when, leaf, error = _event(events, i)
+            if kind is not None:
+                where[id(span)] = n = len(records)
+                records.append([n, stack[-1] if stack else None, kind, name, when, None, None, span])
+                if not leaf:
                     stack.append(n)
                 continue
-            at = where.pop(id(event[0]), None)
+            at = where.pop(id(span), None)
             if at is None:
                 continue  # closed already (an error, then a `finally`)
-            error = event[2] if len(event) == 3 else None
             if at in stack:  # spans left open inside it were ended by an exception
                 inside = stack[stack.index(at) + 1:]
                 del stack[stack.index(at):]
                 for inner in inside:
                     where.pop(id(records[inner][7]), None)
-                    records[inner][5], records[inner][6] = event[1], error or _UNFINISHED
-            records[at][5], records[at][6] = event[1], error
+                    records[inner][5], records[inner][6] = when, error or _UNFINISHED
+            records[at][5], records[at][6] = when, error
         return records
 
     async def guard(self, span: Span | None, work: Awaitable[T]) -> T:
@@ -180,15 +184,18 @@ class Trace:
             raise
 
     def _failed(self, span: Span | None, exc: BaseException) -> None:
-        target = self._root if span is None else span
-        events = self._events
-        if target is None or not any(len(e) >= 4 and e[2] is target for e in events):
+        target, events, i = self._root if span is None else span, self._events, 0
+        began = ended = None
+        while i < len(events) and ended is None:
+            at, (i, kind, _, seen, _, _, error) = i, _event(events, i)
+            if seen is target:
+                began, ended = (at, None) if kind is not None else (began, (at, i, error))
+        if began is None or target is None:
             return
-        ended = next((i for i, e in enumerate(events) if len(e) < 4 and e[0] is target), None)
         if ended is None:
             self.end(target, None, exc)
-        elif len(events[ended]) == 2:  # ended "ok" by a finally: cancelled
-            events[ended] = (target, events[ended][1], _error(exc))
+        elif ended[2] is None:  # ended "ok" by a finally: cancelled
+            events[ended[0]:ended[1]] = (_FAILED, target, events[ended[0] + 1], _error(exc))
 
     def _restore(self) -> None:
         if self._saved:
@@ -271,6 +278,19 @@ def _attempt(info: dict[str, Any]) -> None:
     trace = CURRENT.get()
     if trace is not None and trace.inference is not None:
         trace.inference.setdefault("attempts", []).append(info)
+
+
+def _event(items: Sequence[Any], i: int) -> tuple[int, Any, Any, Span, float, bool, Any]:
+    """The event at `items[i]` (Trace's docstring): (where the next starts, kind, name, fields,
+    time, leaf, error); kind and name are None for a closing event."""
+    head = items[i]
+    if type(head) is str:
+        return i + 4, head, items[i + 1], items[i + 2], items[i + 3], False, None
+    if head is _LEAF:
+        return i + 5, items[i + 1], items[i + 2], items[i + 3], items[i + 4], True, None
+    if head is _FAILED:
+        return i + 4, None, None, items[i + 1], items[i + 2], False, items[i + 3]
+    return i + 2, None, None, head, items[i + 1], False, None
 
 
 def _json(record: Sequence[Any], t0: float) -> Span:
