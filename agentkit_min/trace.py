@@ -92,7 +92,8 @@ class Trace:
             CURRENT.set(self)
             if listener is not None:
                 listener.set(_attempt)
-        self._content = content
+        if self._otel is not None:
+            self._content = content  # for `_push_otel`, which clears it
         self.push((_LEAF, kind, name, span, _clock()) if leaf else (kind, name, span, _clock()))
         return span
 
