@@ -155,13 +155,15 @@ def test_rendered_dom_shows_every_agent_run_decision_and_tool_call(chromium: str
     assert "Network run: Research network" in done.stdout
 
 
-def test_screenshot_artifact(chromium: str, page: Any) -> None:
+def test_screenshot_artifact(chromium: str, page: Any, tmp_path: Path) -> None:
     _, path = page
-    artifacts = ROOT / "artifacts"
-    artifacts.mkdir(exist_ok=True)
-    shot = artifacts / "trace-page.png"
-    shot.unlink(missing_ok=True)
+    shot = tmp_path / "trace-page.png"  # its own file: CI runs several Pythons' suites at once
     done = browse(chromium, f"--screenshot={shot}", "--window-size=1280,1800", "--hide-scrollbars", path.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000  # a real, non-blank page
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    staged = artifacts / f".trace-page.{os.getpid()}.png"  # same directory, so the rename is atomic
+    staged.write_bytes(data)
+    os.replace(staged, artifacts / "trace-page.png")  # a concurrent run sees one whole PNG
