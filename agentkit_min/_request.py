@@ -73,26 +73,24 @@ def next_request(kept: Request | None, prompt: list[Message], prior: _Joined, cu
     for m in prompt:  # one pass (this runs once per inference)
         role = m["role"]
         (system if role == "system" else prefill if role == "assistant" else middle).append(m)
-    if kept is not None:
-        log, cut, upto, n_system, n_middle, n_prefill = kept._shape or (None, 0, 0, -1, 0, 0)
-        if added is not None:  # the same prompt list as the last turn (on_start changing it drops `kept`)
-            tail = added
-            kept._shape = None  # holds messages from outside the log now
-        elif (len(system) == n_system and len(middle) == n_middle and len(prefill) == n_prefill
-              and len(current) == 3 and current[0] is log and current[1] == cut
-              and len(prior) == 3 and prior[0] is log and prior[2] == cut):
+    tail: list[Message] | None = None
+    if kept is not None and added is not None:  # the same prompt list as the last turn (on_start drops `kept`)
+        tail, kept._shape = added, None  # it holds messages from outside the log now
+    elif kept is not None and kept._shape is not None:
+        log, cut, upto, n_system, n_middle, n_prefill = kept._shape
+        if (len(system) == n_system and len(middle) == n_middle and len(prefill) == n_prefill
+                and len(current) == 3 and current[0] is log and current[1] == cut
+                and len(prior) == 3 and prior[0] is log and prior[2] == cut):
             tail = log[upto:]
             list.__setitem__(kept, slice(0, n_system), system)  # this run's prompt objects, as a new list has
             list.__setitem__(kept, slice(n_system + cut, n_system + cut + n_middle), middle)
             kept._shape = (log, cut, upto + len(tail), n_system, n_middle, n_prefill)
-        else:
-            tail = None
-        if tail is not None:
-            if prefill:
-                list.__delitem__(kept, slice(-len(prefill), None))
-                tail = tail + prefill
-            list.extend(kept, tail)
-            return kept
+    if kept is not None and tail is not None:
+        if prefill:
+            list.__delitem__(kept, slice(-len(prefill), None))
+            tail = tail + prefill
+        list.extend(kept, tail)
+        return kept
     shape = (current[0], current[1], current[2], len(system), len(middle), len(prefill))
     messages = prior.into(system)  # `system` is the start of the new list
     messages += middle

@@ -143,11 +143,10 @@ class Agent:
                                 error=str(exc), recoverable=False)
             raise
         finally:
-            if standalone:
-                run.trace.end(span)
+            if not standalone:
+                run.trace.push((span, clock()))  # the span closes
             else:
-                run.trace.push((span, clock()))
-            if standalone:
+                run.trace.end(span)
                 await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
                 await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
         if standalone:

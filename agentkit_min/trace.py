@@ -167,8 +167,8 @@ class Trace:
             if at is None:
                 continue  # closed already (an error, then a `finally`)
             if at in stack:  # spans left open inside it were ended by an exception
-                inside = stack[stack.index(at) + 1:]
-                del stack[stack.index(at):]
+                k = stack.index(at)
+                inside, stack[k:] = stack[k + 1:], []
                 for inner in inside:
                     where.pop(id(records[inner][7]), None)
                     records[inner][5], records[inner][6] = when, error or _UNFINISHED
@@ -186,17 +186,19 @@ class Trace:
 
     def _failed(self, span: Span | None, exc: BaseException) -> None:
         target, events, i = self._root if span is None else span, self._events, 0
-        began = ended = None
-        while i < len(events) and ended is None:
-            at, (i, kind, _, seen, _, _, error) = i, _event(events, i)
+        began, closing = False, None  # closing: where its closing event is, and its error
+        while i < len(events) and closing is None:
+            at = i
+            i, kind, _, seen, _, _, error = _event(events, i)
             if seen is target:
-                began, ended = (at, None) if kind is not None else (began, (at, i, error))
-        if began is None or target is None:
+                began, closing = (True, None) if kind is not None else (began, (at, i, error))
+        if not began or target is None:
             return
-        if ended is None:
+        if closing is None:
             self.end(target, None, exc)
-        elif ended[2] is None:  # ended "ok" by a finally: cancelled
-            events[ended[0]:ended[1]] = (_FAILED, target, events[ended[0] + 1], _error(exc))
+        elif closing[2] is None:  # ended "ok" by a finally: cancelled
+            at, i, _ = closing
+            events[at:i] = (_FAILED, target, events[at + 1], _error(exc))
 
     def _restore(self) -> None:
         if self._saved:
