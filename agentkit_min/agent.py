@@ -105,11 +105,11 @@ class Agent:
 
             network = NetworkRun.standalone(self, state or State(), step)
         run, hctx, content = network, None, input_content(input)
-        span: dict[str, Any] = {"input": content}
+        span: dict[str, Any] | str = "agent"  # what `guard` ends (trace.py)
         if standalone:  # the root span: it also sets the run's context (trace.py)
-            run.trace.begin("agent", self.name, span)
+            span = run.trace.begin("agent", self.name, {"input": content})
         else:
-            run.trace.push(("agent", self.name, span, clock()))  # a span opens (Trace's docstring)
+            run.trace.push(("agent", self.name, clock(), content, None))  # a span opens (Trace's docstring)
         if self.history is not None:
             hctx = HistoryContext(run.state, run, content, run.state.thread_id, run.step)
             await run.trace.guard(span, initialize_thread(self.history, hctx))
@@ -131,22 +131,23 @@ class Agent:
                     result = await self._run(input, run, model, turns, n_prior, tools)
             else:
                 result = await self._run(input, run, model, turns, n_prior, self.tools)
-            span["output"], span["usage"] = result.output, result.usage
+            if standalone:
+                span["output"], span["usage"] = result.output, result.usage  # type: ignore[index]
             if hctx is not None and callable(append := getattr(self.history, "append_results", None)):
                 # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
+            if not standalone:
+                run.trace.push((clock(), result))  # the span closes (cancelled: the root closes it)
         except Exception as exc:  # not BaseException: durable engines pause runs by raising
-            run.trace.end(span, None, exc)
+            run.trace.fail(span, exc)
             if standalone:
                 await run._emit("run.failed", scope="agent", runId=run.agent_run_id, name=self.name,
                                 error=str(exc), recoverable=False)
             raise
         finally:
-            if not standalone:
-                run.trace.push((span, clock()))  # the span closes
-            else:
-                run.trace.end(span)
+            if standalone:
+                run.trace.end(span)  # type: ignore[arg-type]
                 await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
                 await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
         if standalone:
@@ -195,18 +196,18 @@ class Agent:
             parts = Parts(stream, run.agent_run_id, run.agent_message_id) if stream else None
             if self._label[0] is not chosen:  # the model's name and provider, found once per model
                 self._label = (chosen, *model_label(chosen))
-            span = {"model": self._label[1], "provider": self._label[2], "prompt": prompt,
-                    "messages": len(messages), "output": None, "usage": None, "stop_reason": None}
-            run.trace.begin_inference(self._label[1], span, messages)
+            trace = run.trace
+            if len(trace.events) < trace.room:  # an inference span opens (Trace's docstring)
+                trace.push(("inference", self._label, clock(), prompt, len(messages)))
+            else:  # OpenTelemetry is on, or the trace is full
+                trace.begin_inference(self._label, prompt, messages)
             held = handed(messages)  # the model may edit or keep it (_request.py)
             if step is None and parts is None and DELTA_SINK.get() is None:  # no wrapper coroutine needed
                 response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
             else:
                 response = await self._infer(chosen, messages, tools, step, step_id, parts)
+            trace.push((clock(), response))  # and closes
             kept = untouched(messages, held)
-            span["output"] = output = response.output
-            span["usage"], span["stop_reason"] = response.usage, output[-1].get("stop_reason") if output else None
-            run.trace.push((span, clock()))  # the inference span closes
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
             if self.lifecycle.on_response is not None:

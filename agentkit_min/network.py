@@ -103,7 +103,7 @@ class Network(Generic[T]):
         try:
             return await run.execute(input, router or default_router or self.router, publish)
         except BaseException as exc:  # a failure before the loop's own try (history, `enabled`) ends the trace
-            run.trace._failed(None, exc)
+            run.trace.fail(None, exc)
             raise
 
     def run_sync(self, input: str | UserMessage, **options: Any) -> NetworkRun:
@@ -135,7 +135,6 @@ class NetworkRun:
         self._agents = network.agents  # members plus agents a router returned (copied on write)
         self._stack: tuple[str, ...] = ()  # names queued to run next (a tuple of str: no object for the GC)
         self._route: tuple[str, str] = ("", "")
-        self._route_span: dict[str, Any] = {}  # the open "route" span's fields
         self._requests: dict[Any, Request] = {}  # each agent's last request, to extend (agentkit_min/_request.py)
 
     @classmethod
@@ -218,16 +217,15 @@ class NetworkRun:
 
     async def _next_agents(self, input: str | UserMessage, router: Any) -> tuple[str, ...]:
         """The names of the agents the router says run next, traced as a "route" span (spec/trace.md)."""
-        name, kind = self._route
-        self._route_span = span = {"router": kind, "call_count": self.counter}
-        self.trace.push(("route", name, span, clock()))  # Trace's docstring: a span opens
+        trace = self.trace
+        trace.push(("route", self._route, clock(), self.counter, None))  # Trace's docstring: a span opens
         try:
             agents = await self._decide(input, router)
         except Exception as exc:
-            self.trace.end(span, None, exc)
+            trace.fail("route", exc)
             raise
-        span["returned"] = names = tuple([a.name for a in agents])  # str only: no object for the GC once seen
-        self.trace.push((span, clock()))  # and closes
+        names = tuple([a.name for a in agents])  # str only: no object for the GC once seen
+        trace.push((clock(), names))  # and closes
         return names
 
     async def _decide(self, input: str | UserMessage, router: Any) -> list[Agent]:
@@ -264,7 +262,7 @@ class NetworkRun:
     async def _route_with(self, router: RoutingAgent, input: str | UserMessage) -> list[Agent]:
         result = await router._run(input, self, router.model, 1, self.initial_result_count,
                                    router.tools, step_prefix="route")
-        self._route_span.update(output=result.output, usage=result.usage, routing_agent=router.name)
+        self.trace.note({"output": result.output, "usage": result.usage, "routing_agent": router.name})
         on_route = router.lifecycle.on_route
         names = (await maybe_await(on_route(ResultArgs(router, self, result))) if on_route else None) or []
         unknown = [n for n in names if n not in self.agents]

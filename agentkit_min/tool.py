@@ -127,9 +127,8 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
     `step.run(step_id, ...)` so a replayed run does not repeat it (step.py).
     """
     trace = getattr(ctx.network, "trace", None)  # spec/trace.md; absent on a hand-made context
-    span = {"call_id": call.get("id"), "input": call.get("input")}
     if trace is not None:
-        trace.push(("tool", call["name"], span, clock()))  # a span opens (Trace's docstring)
+        trace.push(("tool", call["name"], clock(), call, None))  # a span opens (Trace's docstring)
     tool = tools.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
@@ -141,12 +140,7 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
     else:
         content = await _invoke(tool, call, ctx)
     if trace is not None:
-        span["output"] = content
-        error = content.get("error") if type(content) is dict else None
-        if error is None:
-            trace.push((span, clock()))
-        else:
-            trace.end(span, None, error)
+        trace.push((clock(), content))  # and closes (an error content fails it)
     return tool_result_message(call, content)
 
 

@@ -12,25 +12,23 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from contextlib import suppress
 from contextvars import ContextVar
-from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 from ._aio import maybe_await
+from ._trace_read import ATTEMPT, END, FAIL, REFAIL, SET, SPAN, Reader, error_of, span_json
 
 __all__ = ["FORMAT", "VERSION", "Trace", "clock", "model_label", "route_of", "traced"]
 
 FORMAT, VERSION = "agentkit-min/trace", 1
 MAX_SPANS = 100_000
 """Spans kept per trace; later ones are only counted (`dropped`): memory stays bounded."""
-_NOTHING: dict[int, Any] = {}  # never written: the OpenTelemetry table of a trace without it
-_GONE: set[int] = set()  # never written either
 
 Span = dict[str, Any]
 Event = tuple[Any, ...]
-_LEAF: Any = object()  # heads a leaf's opening event
-_FAILED: Any = object()  # heads a failed span's closing event
 T = TypeVar("T")
 _clock = clock = time.perf_counter  # `clock`: what call sites time `push` events with
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
@@ -38,7 +36,6 @@ CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=Non
 
 # Key shapes scrubbed from serialised traces, besides *_API_KEY-style environment values.
 _KEY = r"\b(?:sk-[\w-]{16,}|AIza[\w-]{30,}|xai-[\w]{20,})|(?<=Bearer )[\w.~+/-]{12,}"
-_UNFINISHED = {"type": "Unfinished", "message": "an exception ended it before it finished"}
 _probe: list[Any] = []  # [the otel module or None], found on first use
 _routing: list[Any] = []
 
@@ -46,28 +43,30 @@ _routing: list[Any] = []
 class Trace:
     """The trace of one run: `spans` in start order, each a JSON dict (spec/trace.md).
 
-    Recorded as events, the least the loop can do per span (bench/trace.py): `push((kind, name,
-    fields, start))` opens a span inside the innermost open one (`fields`: the span's own dict,
-    filled by the caller), `push((fields, end))` closes it and any span still open inside it. `push`
-    is the event list's own `extend` (no Python frame; the items are kept flat, no tuple per event
-    for the cyclic GC) unless OpenTelemetry is on or the trace is full; spans are rebuilt from the
-    events when read (`_event`). The root, leaves (MCP requests, history hooks: no children, so
-    they may run concurrently), inferences and failures go through `begin` / `begin_inference` /
-    `end`, which do the rest."""
+    Recorded as events, the least the loop can do per span (bench/trace.py): the call sites of
+    the four spans of every iteration push what they already hold, no dict, no Python call, and
+    the spans (ids, parents, fields) are rebuilt when the trace is read (`Reader`). `push` is the
+    event list's own `extend` (items kept flat: no tuple per event for the cyclic GC):
+    - `kind, label, start, a, b` opens a "route" / "agent" / "inference" / "tool" span inside the
+      innermost open one (label, a, b: `fields_of`);
+    - `end, value` closes the innermost open span (value: the route's names, the agent's result,
+      the inference's response, the tool's result content; an error content fails a tool);
+    - `fail(kind, error)`: the innermost open span of `kind` fails, with those inside it.
+    Everything else (the root, leaves such as MCP requests and history hooks, which may run
+    concurrently; OpenTelemetry; the size bound) goes through `begin` / `begin_inference` / `end`.
+    With OpenTelemetry on, or once the trace is full, events are read as they come (`_live`)."""
 
     def __init__(self, run_id: str) -> None:
-        self.id, self.dropped = run_id, 0
-        self._events: list[Any] = []  # the events' items, one after another
-        self._keep: Callable[[Event], None] = self._events.extend  # `_past_limit` once full
-        self._otel = _bridge()
-        self.push: Callable[[Event], None] = self._keep if self._otel is None else self._push_otel
-        self._handles: dict[int, Any] = {} if self._otel is not None else _NOTHING  # OpenTelemetry spans
-        self._full_at = 6 * MAX_SPANS  # items: six per span (four to open it, two to close it)
-        self._gone: set[int] = _GONE  # ids of spans begun past the limit (its own set once full)
+        self.id = run_id
+        self.events: list[Any] = []  # the events' items, one after another, not yet read
+        otel = _bridge()
+        self._reader, self._lock = Reader(otel, MAX_SPANS), threading.Lock()
+        self.push: Callable[[Event], None] = self.events.extend if otel is None else self._live
+        # items before an inference must go through `begin_inference`: 7 per span (5 to open it,
+        # 2 to close it); 0 with OpenTelemetry on, for the inference's input messages
+        self.room = 7 * MAX_SPANS if otel is None else 0
         self._root: Span | None = None
         self.running = False  # from the root's begin to its end
-        self.inference: Span | None = None  # the latest inference's span: HTTP attempts go there
-        self._content: Any = None
         self._saved: tuple[Any, ...] = ()
         self._loaded: dict[str, Any] | None = None
         self._wall, self._t0 = time.time(), _clock()
@@ -77,7 +76,12 @@ class Trace:
         """Every span as a JSON dict, in start order."""
         if self._loaded is not None:
             return list(self._loaded["spans"])
-        return [_json(record, self._t0) for record in self._records()[:MAX_SPANS]]
+        return [span_json(span, self._t0) for span in self._read().spans]
+
+    @property
+    def dropped(self) -> int:
+        """Spans past MAX_SPANS: counted, not kept."""
+        return 0 if self._loaded is not None else self._read().dropped
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:
@@ -92,29 +96,44 @@ class Trace:
             CURRENT.set(self)
             if listener is not None:
                 listener.set(_attempt)
-        if self._otel is not None:
-            self._content = content  # for `_push_otel`, which clears it
-        self.push((_LEAF, kind, name, span, _clock()) if leaf else (kind, name, span, _clock()))
+        if len(self.events) >= self.room:
+            self._full(content)
+        self.push((SPAN, kind, name, _clock(), span, leaf))
         return span
 
-    def begin_inference(self, name: str, span: Span, messages: Any) -> None:
-        """Open an inference span: also where the trace's size is checked, once per inference."""
-        self.inference = span
-        if len(self._events) >= self._full_at:  # full: from here on new spans are only counted
-            self._keep, self._gone, self._full_at = self._past_limit, set(), sys.maxsize
-            self.push = self._keep if self._otel is None else self.push
-        if self._otel is not None:  # its input messages, if content capture is on
-            self.begin("inference", name, span, messages)
-        else:
-            self.push(("inference", name, span, _clock()))
+    def begin_inference(self, label: tuple[Any, str, Any], prompt: Any, messages: Any) -> None:
+        """Open an inference span when `room` says the call site may not: the trace is full, or
+        OpenTelemetry is on (its input messages, if content capture is on)."""
+        self._full(messages)
+        self.push(("inference", label, _clock(), prompt, len(messages)))
+
+    def _full(self, content: Any) -> None:
+        if self._reader.otel is not None:
+            self._reader.content = content  # for the span about to open
+        elif len(self.events) >= self.room:  # full: from here on new spans are only counted
+            self.room, self.push = sys.maxsize, self._live
+            self._read()
+
+    def _live(self, event: Event) -> None:
+        """`push` with OpenTelemetry on or the trace full: each event is read as it comes."""
+        with self._lock:  # HTTP attempts come from a worker thread
+            self._reader.feed(event)
+
+    def _read(self) -> Reader:
+        with self._lock:  # the events so far, read once; `del` keeps any pushed meanwhile
+            n = len(self.events)
+            events = self.events[:n]
+            del self.events[:n]
+            self._reader.feed(events)
+        return self._reader
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None, error: Any = None) -> None:
-        """Close `span` and any span still open inside it; `error` (an exception or a tool
-        result's `{"name", "message"}`) marks it failed. A failed run's root gives the exception
-        its trace (`exc.trace`)."""
+        """Close `span` (from `begin`) and any span still open inside it; `error` (an exception
+        or a tool result's `{"name", "message"}`) marks it failed. A failed run's root gives the
+        exception its trace (`exc.trace`)."""
         if fields:
             span.update(fields)
-        self.push((span, _clock()) if error is None else (_FAILED, span, _clock(), _error(error)))
+        self.push((END, span, _clock(), None if error is None else error_of(error)))
         if span is self._root and self.running:  # the context code outside the loop saw goes back
             self.running = False
             self._restore()
@@ -122,83 +141,29 @@ class Trace:
                 with suppress(AttributeError, TypeError):
                     error.trace = self  # type: ignore[attr-defined]
 
-    def _push_otel(self, event: Event) -> None:
-        """`push` with OpenTelemetry on: each span is also an OpenTelemetry span, current while open."""
-        handles = self._handles
-        _, kind, name, span, _, leaf, error = _event(event, 0)
-        if kind is not None:  # a span opens: its OpenTelemetry span starts (and is current) now
-            handles[id(span)] = (kind, self._otel.start(kind, name, span, self._content), leaf, span)
-            self._content = None
-        elif id(span) in handles:
-            keys = list(handles)  # in start order
-            at = keys.index(id(span))
-            inside = [] if handles[keys[at]][2] else [k for k in keys[at + 1:] if not handles[k][2]]
-            for key in reversed([keys[at], *inside]):  # innermost first
-                kind, handle, _, opened = handles.pop(key)
-                self._otel.end(kind, opened, error if key == keys[at] else error or _UNFINISHED, handle)
-        self._keep(event)
+    def note(self, fields: Mapping[str, Any]) -> None:
+        """More fields for the innermost open span (a routing agent's choice, on its route)."""
+        self.push((SET, dict(fields)))
 
-    def _past_limit(self, event: Event) -> None:
-        """`push` once the trace is full: new spans are only counted, open ones still close."""
-        _, kind, _, span, _, _, _ = _event(event, 0)
-        if kind is not None:
-            self.dropped += 1
-            self._gone.add(id(span))
-        elif id(span) in self._gone:
-            self._gone.discard(id(span))
-        else:
-            self._events.extend(event)
+    def fail(self, span: Span | str | None, error: Any) -> None:
+        """`span` fails, with the spans still open inside it: a kind (the innermost open span
+        of that kind, from a call site's `push`), a `begin` span, or None (the root). A `begin`
+        span already ended "ok" (by a `finally`: cancelled) is marked failed after all."""
+        if isinstance(span, str):
+            self.push((FAIL, span, _clock(), error_of(error)))
+        elif (span is None or span is self._root) and self.running:
+            self.end(self._root, None, error)  # type: ignore[arg-type]
+        elif self._root is not None:
+            self.push((REFAIL, self._root if span is None else span, error_of(error)))
 
-    def _records(self) -> list[list[Any]]:
-        """The spans the events describe: `[id, parent, kind, name, start, end, error, fields]`."""
-        records: list[list[Any]] = []
-        where: dict[int, int] = {}  # id(fields) -> its open record
-        stack: list[int] = []  # the open spans that are not leaves, outermost first
-        events, i = self._events, 0
-        while i < len(events):
-            i, kind, name, span, when, leaf, error = _event(events, i)
-            if kind is not None:
-                where[id(span)] = n = len(records)
-                records.append([n, stack[-1] if stack else None, kind, name, when, None, None, span])
-                if not leaf:
-                    stack.append(n)
-                continue
-            at = where.pop(id(span), None)
-            if at is None:
-                continue  # closed already (an error, then a `finally`)
-            if at in stack:  # spans left open inside it were ended by an exception
-                k = stack.index(at)
-                inside, stack[k:] = stack[k + 1:], []
-                for inner in inside:
-                    where.pop(id(records[inner][7]), None)
-                    records[inner][5], records[inner][6] = when, error or _UNFINISHED
-            records[at][5], records[at][6] = when, error
-        return records
-
-    async def guard(self, span: Span | None, work: Awaitable[T]) -> T:
-        """`await work`; if it raises, `span` (None: the root) ends failed, so a step outside the
-        loop's own try blocks cannot leave the run open (and its trace current)."""
+    async def guard(self, span: Span | str | None, work: Awaitable[T]) -> T:
+        """`await work`; if it raises, `span` fails (`fail`), so a step outside the loop's own
+        try blocks cannot leave it open."""
         try:
             return await work
         except BaseException as exc:
-            self._failed(span, exc)
+            self.fail(span, exc)
             raise
-
-    def _failed(self, span: Span | None, exc: BaseException) -> None:
-        target, events, i = self._root if span is None else span, self._events, 0
-        began, closing = False, None  # closing: where its closing event is, and its error
-        while i < len(events) and closing is None:
-            at = i
-            i, kind, _, seen, _, _, error = _event(events, i)
-            if seen is target:
-                began, closing = (True, None) if kind is not None else (began, (at, i, error))
-        if not began or target is None:
-            return
-        if closing is None:
-            self.end(target, None, exc)
-        elif closing[2] is None:  # ended "ok" by a finally: cancelled
-            at, i, _ = closing
-            events[at:i] = (_FAILED, target, events[at + 1], _error(exc))
 
     def _restore(self) -> None:
         if self._saved:
@@ -215,8 +180,7 @@ class Trace:
         """`to_dict()` as JSON text."""
         from datetime import datetime, timezone
 
-        past = max(0, len(self._records()) - MAX_SPANS) if self._loaded is None else 0
-        data = self._loaded or {"format": FORMAT, "version": VERSION, "id": self.id, "dropped": self.dropped + past,
+        data = self._loaded or {"format": FORMAT, "version": VERSION, "id": self.id, "dropped": self.dropped,
                                 "started_at": datetime.fromtimestamp(self._wall, timezone.utc).isoformat(),
                                 "spans": self.spans}
         return _scrub(json.dumps(data, indent=indent, default=str, ensure_ascii=False))
@@ -228,7 +192,7 @@ class Trace:
             raise ValueError(f"not a {FORMAT} version {VERSION} trace: "
                              f"format={data.get('format')!r}, version={data.get('version')!r}")
         trace = cls(str(data["id"]))
-        trace._loaded, trace._otel = dict(data), None
+        trace._loaded = dict(data)
         return trace
 
     def write(self, path: str | os.PathLike[str]) -> str:
@@ -279,37 +243,8 @@ def model_label(model: Any) -> tuple[str, Any]:
 def _attempt(info: dict[str, Any]) -> None:
     """`http.ATTEMPT_LISTENER`: one HTTP attempt of the inference in progress (its worker thread)."""
     trace = CURRENT.get()
-    if trace is not None and trace.inference is not None:
-        trace.inference.setdefault("attempts", []).append(info)
-
-
-def _event(items: Sequence[Any], i: int) -> tuple[int, Any, Any, Span, float, bool, Any]:
-    """The event at `items[i]` (Trace's docstring): (where the next starts, kind, name, fields,
-    time, leaf, error); kind and name are None for a closing event."""
-    head = items[i]
-    if type(head) is str:
-        return i + 4, head, items[i + 1], items[i + 2], items[i + 3], False, None
-    if head is _LEAF:
-        return i + 5, items[i + 1], items[i + 2], items[i + 3], items[i + 4], True, None
-    if head is _FAILED:
-        return i + 4, None, None, items[i + 1], items[i + 2], False, items[i + 3]
-    return i + 2, None, None, head, items[i + 1], False, None
-
-
-def _json(record: Sequence[Any], t0: float) -> Span:
-    start, end, error = record[4], record[5], record[6]
-    span = {"id": record[0], "parent": record[1], "kind": record[2], "name": record[3],
-            "start_ms": round((start - t0) * 1e3, 3), "duration_ms": None if end is None else
-            round((end - start) * 1e3, 3), "status": "ok" if error is None else "error", "error": error}
-    span.update(record[7])  # tuples (the route's `returned`) as the lists JSON has
-    return {k: list(v) if type(v) is tuple else v for k, v in span.items() if error is not None or k != "error"}
-
-
-def _error(error: Any) -> dict[str, str]:
-    if isinstance(error, BaseException):
-        return {"type": type(error).__name__, "message": str(error)}
-    found: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
-    return {"type": str(found.get("type") or found.get("name") or "Error"), "message": str(found.get("message", error))}
+    if trace is not None and trace.running:
+        trace.push((ATTEMPT, info))
 
 
 def _scrub(text: str) -> str:

@@ -123,6 +123,23 @@ def test_the_environment_variable_opts_in(exporter: InMemorySpanExporter, monkey
     assert chat["gen_ai.provider.name"] == "scripted" and chat["gen_ai.request.model"] == "scripted"
 
 
+def test_retries_are_events_of_the_chat_span(exporter: InMemorySpanExporter) -> None:
+    from agentkit_min import openai
+    from tests.adapters.loopback import Reply, fake_provider
+
+    ok = {"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
+          "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}, "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}
+    with fake_provider(Reply(503, {"error": {"message": "busy"}}), Reply(200, ok)) as server:
+        model = openai("gpt-4o-mini", api_key="sk-test", base_url=server.url + "/v1/", sleep=lambda s: None)
+        result = create_agent(name="A", system="Be brief.", model=model).run_sync("hi")
+    assert result.trace is not None
+    (inference,) = [s for s in result.trace.to_dict()["spans"] if s["kind"] == "inference"]
+    (chat,) = [s for s in finished(exporter) if s.name.startswith("chat")]
+    assert [e.name for e in chat.events] == ["agentkit.http.attempt"] * 2  # from the HTTP worker thread
+    assert [(e.attributes or {})["status"] for e in chat.events] == [a["status"] for a in inference["attempts"]] == [503, 200]
+
+
 def test_a_failure_sets_error_status_and_type(exporter: InMemorySpanExporter) -> None:
     trace, error = trace_of("044")
     assert error is not None
@@ -168,4 +185,4 @@ def test_no_spans_without_a_configured_provider() -> None:
     from agentkit_min.trace import Trace
 
     assert otel._settings["provider"] is None
-    assert Trace("t")._otel is None  # installed, but no tracer provider set: nothing to emit
+    assert Trace("t")._reader.otel is None  # installed, but no tracer provider set: nothing to emit

@@ -261,6 +261,70 @@ def test_spans_past_the_limit_are_counted_not_kept(monkeypatch: pytest.MonkeyPat
     assert [s["kind"] for s in data["spans"]] == ["network", "route", "agent", "inference", "route"]
 
 
+def test_a_full_trace_keeps_no_more_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agentkit_min.trace.MAX_SPANS", 5)
+    held: list[int] = []  # the trace's unread events at each tool call
+
+    def look(args: Any, ctx: Any) -> str:
+        held.append(len(ctx.network.trace.events))
+        return "ok"
+
+    model = ScriptedModel([tool_call("look", {}, id=f"c{i}") for i in range(40)])
+    a = create_agent(name="A", system="s", model=model, tools=[create_tool(name="look", handler=look)])
+    run = create_network(agents=[a], router=lambda args: a if args.call_count < 40 else None).run_sync("go")
+    assert max(held) <= 7 * 5 + 14 and held[-30:] == [0] * 30  # past the room nothing more is kept
+    data = run.trace.to_dict()
+    assert [s["kind"] for s in data["spans"]] == ["network", "route", "agent", "inference", "tool"]
+    assert data["dropped"] == 1 + 41 + 40 * 3 - 5  # root, 41 routes, 40 x (agent, inference, tool)
+    assert data["spans"][0]["status"] == "ok" and data["spans"][0]["duration_ms"] is not None
+    assert all(s["duration_ms"] is not None for s in data["spans"])  # kept spans still close past the limit
+
+
+def test_reading_the_trace_mid_run_changes_nothing() -> None:
+    def runs(peek: bool) -> dict[str, Any]:
+        def look(args: Any, ctx: Any) -> str:
+            if peek:
+                assert ctx.network.trace.spans[-1]["kind"] == "tool"  # read so far: this call is open
+            return "ok"
+
+        model = ScriptedModel([tool_call("look", {}, id=f"c{i}") for i in range(3)] + [text("done")])
+        a = create_agent(name="A", system="s", model=model, tools=[create_tool(name="look", handler=look)])
+        net = create_network(agents=[a], router=lambda args: a if args.call_count < 4 else None)
+        data = net.run_sync("go").trace.to_dict()
+        for span in data["spans"]:
+            span.pop("start_ms"), span.pop("duration_ms")
+        data.pop("id"), data.pop("started_at")
+        return data
+
+    assert runs(True) == runs(False)
+
+
+def test_a_cancelled_run_fails_the_spans_it_left_open() -> None:
+    traces: list[Trace] = []
+
+    def grab(args: Any, ctx: Any) -> str:
+        traces.append(ctx.network.trace)
+        return "ok"
+
+    class Stalls(ScriptedModel):
+        async def infer(self, messages: Any, tools: Any, tool_choice: str) -> Any:
+            if self.requests:  # the second inference never answers
+                await asyncio.sleep(30)
+            return await super().infer(messages, tools, tool_choice)
+
+    a = create_agent(name="A", system="s", model=Stalls([tool_call("grab", {}, id="c1")]),
+                     tools=[create_tool(name="grab", handler=grab)])
+    net = create_network(agents=[a], router=lambda args: a if args.call_count < 2 else None)
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(net.run("go"), timeout=0.5))
+    spans = traces[0].to_dict()["spans"]
+    assert [(s["kind"], s["status"], (s.get("error") or {}).get("type")) for s in spans] == [
+        ("network", "error", "CancelledError"), ("route", "ok", None), ("agent", "ok", None),
+        ("inference", "ok", None), ("tool", "ok", None), ("route", "ok", None),
+        ("agent", "error", "CancelledError"), ("inference", "error", "CancelledError")]
+    assert all(s["duration_ms"] is not None for s in spans)
+
+
 # --- secrets and size -------------------------------------------------------------------------
 
 def test_no_api_key_reaches_a_trace_or_its_page(monkeypatch: pytest.MonkeyPatch) -> None:
