@@ -36,6 +36,7 @@ from . import _aio, _connections
 from ._http_policy import (RETRY_STATUSES, SECRET_HEADERS, RetryPolicy, check_request, decode_body, failure,
                            redact_headers, redact_url, redirect_error, retry_after_seconds, scrub)
 from .errors import ModelConnectionError, ModelTimeoutError, ResponseTooLargeError, UsageError
+from .trace import CURRENT
 
 __all__ = ["ALLOW_MODEL_REQUESTS", "ATTEMPT_LISTENER", "DEFAULT_DEADLINE", "HTTPResponse", "POOL", "RETRY_STATUSES",
            "RetryPolicy", "SECRET_HEADERS", "StreamResponse", "Transport", "open_stream", "post_json", "post_json_async",
@@ -57,7 +58,8 @@ POOL = _connections.Pool()
 
 ATTEMPT_LISTENER: ContextVar[Callable[[dict[str, Any]], None] | None] = ContextVar(
     "agentkit_min_attempt_listener", default=None)
-"""Called after every attempt with {attempt, status, error, wait, elapsed} (no secrets): tracing."""
+"""Called after every attempt with {attempt, status, error, wait, elapsed} (no secrets), as the
+run's trace gets them (`Trace.attempt`)."""
 
 RawResponse = Tuple[int, Mapping[str, str], bytes]
 Transport = Callable[..., Any]
@@ -211,11 +213,15 @@ class _Call:
         return HTTPResponse(status, headers, decode_body(text), text)
 
     def _notify(self, status: int | None, error: Exception | None, wait: float | None) -> None:
-        listener = ATTEMPT_LISTENER.get()
-        if listener is not None:
-            listener({"attempt": self.attempt, "status": status, "wait": wait,
-                      "error": None if error is None else f"{type(error).__name__}: {error}",
-                      "elapsed": time.monotonic() - self.started})
+        listener, trace = ATTEMPT_LISTENER.get(), CURRENT.get()  # and the run's trace (trace.py)
+        if listener is not None or trace is not None:
+            info = {"attempt": self.attempt, "status": status, "wait": wait,
+                    "error": None if error is None else f"{type(error).__name__}: {error}",
+                    "elapsed": time.monotonic() - self.started}
+            if listener is not None:
+                listener(info)
+            if trace is not None:
+                trace.attempt(info)
 
     async def run(self) -> HTTPResponse:
         """Attempts on the loop (a kept-alive connection) or on worker threads; waits on the loop."""

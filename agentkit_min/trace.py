@@ -37,6 +37,7 @@ CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=Non
 # Key shapes scrubbed from serialised traces, besides *_API_KEY-style environment values.
 _KEY = r"\b(?:sk-[\w-]{16,}|AIza[\w-]{30,}|xai-[\w]{20,})|(?<=Bearer )[\w.~+/-]{12,}"
 _probe: list[Any] = []  # [the otel module or None], found on first use
+_LOCK = threading.RLock()  # reading events as they come (`Trace._live`) or all at once (`_read`)
 _routing: list[Any] = []
 
 
@@ -59,17 +60,19 @@ class Trace:
     def __init__(self, run_id: str) -> None:
         self.id = run_id
         self.events: list[Any] = []  # the events' items, one after another, not yet read
-        otel = _bridge()
-        self._reader, self._lock = Reader(otel, MAX_SPANS), threading.Lock()
-        self.push: Callable[[Event], None] = self.events.extend if otel is None else self._live
+        self.push: Callable[[Event], None] = self.events.extend
         # items before an inference must go through `begin_inference`: 7 per span (5 to open it,
         # 2 to close it); 0 with OpenTelemetry on, for the inference's input messages
-        self.room = 7 * MAX_SPANS if otel is None else 0
+        self.room = 7 * MAX_SPANS
+        self._reader: Reader | None = None  # made when first read: most traces never are
         self._root: Span | None = None
         self.running = False  # from the root's begin to its end
-        self._saved: tuple[Any, ...] = ()
+        self._saved: Trace | None = None  # the trace current before this one (`CURRENT`)
         self._loaded: dict[str, Any] | None = None
-        self._wall, self._t0 = time.time(), _clock()
+        self._t0 = _clock()
+        otel = _bridge() if not _probe or _probe[0] is not None else None
+        if otel is not None:
+            self._reader, self.push, self.room = Reader(otel, MAX_SPANS), self._live, 0
 
     @property
     def spans(self) -> list[Span]:
@@ -89,13 +92,8 @@ class Trace:
         it, pass it to `end`). `content` goes to OpenTelemetry only."""
         span = {} if fields is None else fields
         if self._root is None:  # the root: code outside the loop finds this trace (`CURRENT`)
-            self._root, self.running = span, True
-            http = sys.modules.get("agentkit_min.http")  # loaded by any provider model in use
-            listener = getattr(http, "ATTEMPT_LISTENER", None)
-            self._saved = (CURRENT.get(), listener, listener.get() if listener else None)
+            self._root, self.running, self._saved = span, True, CURRENT.get()
             CURRENT.set(self)
-            if listener is not None:
-                listener.set(_attempt)
         if len(self.events) >= self.room:
             self._full(content)
         self.push((SPAN, kind, name, _clock(), span, leaf))
@@ -108,7 +106,7 @@ class Trace:
         self.push(("inference", label, _clock(), prompt, len(messages)))
 
     def _full(self, content: Any) -> None:
-        if self._reader.otel is not None:
+        if self._reader is not None and self._reader.otel is not None:
             self._reader.content = content  # for the span about to open
         elif len(self.events) >= self.room:  # full: from here on new spans are only counted
             self.room, self.push = sys.maxsize, self._live
@@ -116,16 +114,23 @@ class Trace:
 
     def _live(self, event: Event) -> None:
         """`push` with OpenTelemetry on or the trace full: each event is read as it comes."""
-        with self._lock:  # HTTP attempts come from a worker thread
-            self._reader.feed(event)
+        with _LOCK:  # HTTP attempts come from a worker thread
+            self._read().feed(event)
 
     def _read(self) -> Reader:
-        with self._lock:  # the events so far, read once; `del` keeps any pushed meanwhile
+        with _LOCK:  # the events so far, read once; `del` keeps any pushed meanwhile
+            if self._reader is None:
+                self._reader = Reader(None, MAX_SPANS)
             n = len(self.events)
             events = self.events[:n]
             del self.events[:n]
             self._reader.feed(events)
         return self._reader
+
+    def attempt(self, info: dict[str, Any]) -> None:
+        """One HTTP attempt of the inference in progress (http.py; its worker thread)."""
+        if self.running:
+            self.push((ATTEMPT, info))
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None, error: Any = None) -> None:
         """Close `span` (from `begin`) and any span still open inside it; `error` (an exception
@@ -136,7 +141,7 @@ class Trace:
         self.push((END, span, _clock(), None if error is None else error_of(error)))
         if span is self._root and self.running:  # the context code outside the loop saw goes back
             self.running = False
-            self._restore()
+            CURRENT.set(self._saved)
             if isinstance(error, BaseException):
                 with suppress(AttributeError, TypeError):
                     error.trace = self  # type: ignore[attr-defined]
@@ -165,13 +170,6 @@ class Trace:
             self.fail(span, exc)
             raise
 
-    def _restore(self) -> None:
-        if self._saved:
-            previous, listener, old = self._saved
-            CURRENT.set(previous)
-            if listener is not None:
-                listener.set(old)
-
     def to_dict(self) -> dict[str, Any]:
         """The trace as plain JSON data (a copy, secrets scrubbed; fields: spec/trace.md)."""
         return json.loads(self.to_json())  # type: ignore[no-any-return]
@@ -181,7 +179,7 @@ class Trace:
         from datetime import datetime, timezone
 
         data = self._loaded or {"format": FORMAT, "version": VERSION, "id": self.id, "dropped": self.dropped,
-                                "started_at": datetime.fromtimestamp(self._wall, timezone.utc).isoformat(),
+                                "started_at": datetime.fromtimestamp(time.time() - (_clock() - self._t0), timezone.utc).isoformat(),
                                 "spans": self.spans}
         return _scrub(json.dumps(data, indent=indent, default=str, ensure_ascii=False))
 
@@ -238,13 +236,6 @@ def model_label(model: Any) -> tuple[str, Any]:
     """The name and provider an "inference" span of `model` shows."""
     name = getattr(model, "model", None) or getattr(model, "name", None) or type(model).__name__
     return name if type(name) is str else str(name), getattr(model, "provider", None)
-
-
-def _attempt(info: dict[str, Any]) -> None:
-    """`http.ATTEMPT_LISTENER`: one HTTP attempt of the inference in progress (its worker thread)."""
-    trace = CURRENT.get()
-    if trace is not None and trace.running:
-        trace.push((ATTEMPT, info))
 
 
 def _scrub(text: str) -> str:
