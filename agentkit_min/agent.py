@@ -105,11 +105,12 @@ class Agent:
 
             network = NetworkRun.standalone(self, state or State(), step)
         run, hctx, content = network, None, input_content(input)
-        span: dict[str, Any] | str = "agent"  # what `guard` ends (trace.py)
+        root: dict[str, Any] | None = None
         if standalone:  # the root span: it also sets the run's context (trace.py)
-            span = run.trace.begin("agent", self.name, {"input": content})
+            root = run.trace.begin("agent", self.name, {"input": content})
         else:
             run.trace.push(("agent", self.name, clock(), content, None))  # a span opens (Trace's docstring)
+        span = "agent" if root is None else root  # what fails if this run does (Trace.fail)
         if self.history is not None:
             hctx = HistoryContext(run.state, run, content, run.state.thread_id, run.step)
             await run.trace.guard(span, initialize_thread(self.history, hctx))
@@ -131,13 +132,13 @@ class Agent:
                     result = await self._run(input, run, model, turns, n_prior, tools)
             else:
                 result = await self._run(input, run, model, turns, n_prior, self.tools)
-            if standalone:
-                span["output"], span["usage"] = result.output, result.usage  # type: ignore[index]
+            if root is not None:
+                root["output"], root["usage"] = result.output, result.usage
             if hctx is not None and callable(append := getattr(self.history, "append_results", None)):
                 # decision Q11: the agent's own result is stored
                 hctx.new_results = [result]
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
-            if not standalone:
+            if root is None:
                 run.trace.push((clock(), result))  # the span closes (cancelled: the root closes it)
         except Exception as exc:  # not BaseException: durable engines pause runs by raising
             run.trace.fail(span, exc)
@@ -146,8 +147,8 @@ class Agent:
                                 error=str(exc), recoverable=False)
             raise
         finally:
-            if standalone:
-                run.trace.end(span)  # type: ignore[arg-type]
+            if root is not None:
+                run.trace.end(root)
                 await run._emit("run.completed", scope="agent", runId=run.agent_run_id, name=self.name)
                 await run._emit("stream.ended", scope="agent", messageId=run.agent_message_id)
         if standalone:

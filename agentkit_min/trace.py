@@ -53,8 +53,9 @@ class Trace:
     - `end, value` closes the innermost open span (value: the route's names, the agent's result,
       the inference's response, the tool's result content; an error content fails a tool);
     - `fail(kind, error)`: the innermost open span of `kind` fails, with those inside it.
-    Everything else (the root, leaves such as MCP requests and history hooks, which may run
-    concurrently; OpenTelemetry; the size bound) goes through `begin` / `begin_inference` / `end`.
+    An inference's call site pushes only while `len(events) < room`, else calls `begin_inference`:
+    that is where the size bound is checked and OpenTelemetry gets its input messages. The root and
+    leaves (MCP requests, history hooks: they may run concurrently) go through `begin` / `end`.
     With OpenTelemetry on, or once the trace is full, events are read as they come (`_live`)."""
 
     def __init__(self, run_id: str) -> None:
