@@ -85,7 +85,7 @@ class Trace:
     @property
     def dropped(self) -> int:
         """Spans past MAX_SPANS: counted, not kept."""
-        return 0 if self._loaded is not None else self._read().dropped
+        return int(self._loaded.get("dropped", 0)) if self._loaded is not None else self._read().dropped
 
     def begin(self, kind: str, name: str, fields: Span | None = None,
               content: Any = None, leaf: bool = False) -> Span:

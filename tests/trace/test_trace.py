@@ -258,6 +258,7 @@ def test_spans_past_the_limit_are_counted_not_kept(monkeypatch: pytest.MonkeyPat
     network = create_network(agents=[a], router=lambda args: a if args.call_count < 10 else None)
     data = network.run_sync("go").trace.to_dict()
     assert len(data["spans"]) == 5 and data["dropped"] == 1 + 11 + 10 * 2 - 5  # root, 11 routes, 10 x (agent, inference)
+    assert Trace.from_dict(data).dropped == data["dropped"]
     assert [s["kind"] for s in data["spans"]] == ["network", "route", "agent", "inference", "route"]
 
 
