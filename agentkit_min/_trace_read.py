@@ -59,11 +59,9 @@ class Reader:
             elif head is SPAN:
                 self._open(items[i + 1], items[i + 2], items[i + 3], items[i + 4], None, True, items[i + 5])
                 i += 6
-            elif head is END or head is FAIL:
-                if head is END:
-                    span = self.named.get(id(items[i + 1]))
-                else:
-                    span = next((s for s in reversed(stack) if s.kind == items[i + 1] and not s.generic), None)
+            elif head is END or head is FAIL:  # a `begin` span closes; the innermost span of a kind fails
+                span = self.named.get(id(items[i + 1])) if head is END else next(
+                    (s for s in reversed(stack) if s.kind == items[i + 1] and not s.generic), None)
                 if span is not None:
                     self._close(span, items[i + 2], items[i + 3], None)
                 i += 4

@@ -96,17 +96,18 @@ class Trace:
             self._root, self.running, self._saved = span, True, CURRENT.get()
             CURRENT.set(self)
         if len(self.events) >= self.room:
-            self._full(content)
+            self._opening(content)
         self.push((SPAN, kind, name, _clock(), span, leaf))
         return span
 
     def begin_inference(self, label: tuple[Any, str, Any], prompt: Any, messages: Any) -> None:
         """Open an inference span when `room` says the call site may not: the trace is full, or
         OpenTelemetry is on (its input messages, if content capture is on)."""
-        self._full(messages)
+        self._opening(messages)
         self.push(("inference", label, _clock(), prompt, len(messages)))
 
-    def _full(self, content: Any) -> None:
+    def _opening(self, content: Any) -> None:
+        """A span is about to open past the room: hand OpenTelemetry its `content`, or the trace is full."""
         if self._reader is not None and self._reader.otel is not None:
             self._reader.content = content  # for the span about to open
         elif len(self.events) >= self.room:  # full: from here on new spans are only counted
@@ -179,9 +180,9 @@ class Trace:
         """`to_dict()` as JSON text."""
         from datetime import datetime, timezone
 
+        started = datetime.fromtimestamp(time.time() - (_clock() - self._t0), timezone.utc)
         data = self._loaded or {"format": FORMAT, "version": VERSION, "id": self.id, "dropped": self.dropped,
-                                "started_at": datetime.fromtimestamp(time.time() - (_clock() - self._t0), timezone.utc).isoformat(),
-                                "spans": self.spans}
+                                "started_at": started.isoformat(), "spans": self.spans}
         return _scrub(json.dumps(data, indent=indent, default=str, ensure_ascii=False))
 
     @classmethod
