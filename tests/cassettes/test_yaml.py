@@ -83,6 +83,7 @@ HAND_WRITTEN = [
     "plain: one\n  two\n\n  three\n",
     "n: ~\no: 0o7\np: 0x1F\nq: 017\nr: 1_000\ns: -.inf\nt: .NaN\nu: 1.5e+3\nv: Off\n",
     "bin: !!binary |\n  aGVsbG8gd29ybGQ=\nstr: !!str 12\n",
+    "a: 0000-0-0 0:0\nb: 2001-1-1\nc: 2001-1-1 1:00\n",  # not YAML 1.1 timestamps: strings (found by hypothesis)
 ]
 
 
@@ -100,6 +101,7 @@ OUTSIDE = [
     ("? complex\n: key\n", 1, "the scalar '? complex'"),
     ("a:\n\tb: 1\n", 2, "a tab in indentation"),
     ("when: 2001-12-14\n", 1, "the date or merge key '2001-12-14'"),
+    ("at: 2001-1-1 1:00:00\n", 1, "the date or merge key '2001-1-1 1:00:00'"),
     ("t: 1:20\n", 1, "the sexagesimal number '1:20'"),
     ("a: 'open\n", 1, "an unterminated quoted scalar"),
     ("a: 1\n b: 2\n", 2, "a plain scalar holding ': '"),
