@@ -84,6 +84,7 @@ HAND_WRITTEN = [
     "n: ~\no: 0o7\np: 0x1F\nq: 017\nr: 1_000\ns: -.inf\nt: .NaN\nu: 1.5e+3\nv: Off\n",
     "bin: !!binary |\n  aGVsbG8gd29ybGQ=\nstr: !!str 12\n",
     "a: 0000-0-0 0:0\nb: 2001-1-1\nc: 2001-1-1 1:00\n",  # not YAML 1.1 timestamps: strings (found by hypothesis)
+    "a: ._\nb: ._1\nc: .5_\nd: .\n",  # a float needs a digit right after the dot: '._' is a string (hypothesis)
 ]
 
 
