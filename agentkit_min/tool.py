@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, NoReturn, U
 from ._aio import in_thread
 from .errors import RoutingError, ToolResultError, UsageError
 from .messages import ToolMessage, ToolResultMessage, tool_result_message
-from .trace import clock
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -126,9 +125,6 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
     With a durable step (and a tool that does not use steps itself) the call is memoised as
     `step.run(step_id, ...)` so a replayed run does not repeat it (step.py).
     """
-    trace = getattr(ctx.network, "trace", None)  # spec/trace.md; absent on a hand-made context
-    if trace is not None:
-        trace.push(("tool", call["name"], clock(), call, None))  # a span opens (Trace's docstring)
     tool = tools.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
@@ -139,8 +135,6 @@ async def call_tool(tools: Mapping[str, Tool], call: ToolMessage, ctx: ToolConte
         content = await ctx.step.run(step_id, _invoke, tool, call, guarded)
     else:
         content = await _invoke(tool, call, ctx)
-    if trace is not None:
-        trace.push((clock(), content))  # and closes (an error content fails it)
     return tool_result_message(call, content)
 
 

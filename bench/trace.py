@@ -10,10 +10,11 @@ so the worst case for this ratio) and with a plain function, create_tool's defau
 a worker thread.
 
 Baseline: the same loop on a copy of the package without tracing, made here in a temporary
-directory as `agentkit_min_untraced`: every `push` statement of the call sites and the
-inference's room check are cut from their syntax trees (counted: a call site added or moved makes
-this bench fail instead of hiding in the baseline), and `Trace`'s per-run methods do nothing (what
-remains: three no-op calls per run). Both packages run in one process: 61 short interleaved pairs
+directory as `agentkit_min_untraced`: every `<trace>.events.append(...)` statement of the call
+sites and the statements only tracing needs (the inference's room check, the model and route
+labels the events carry: `_Cut`) are cut from their syntax trees (counted: a call site added or
+moved makes this bench fail instead of hiding in the baseline), and `Trace`'s per-run methods do
+nothing (what remains: `run.trace` lookups, three no-op calls per run). Both packages run in one process: 61 short interleaved pairs
 (the order alternating), CPU time, the median of the paired ratios, since the machines are shared
 and noisy. `--count` also counts CPU instructions under valgrind (callgrind), which load cannot move.
 """
@@ -42,18 +43,21 @@ import agentkit_min  # noqa: E402
 
 ADD = {"type": "object", "additionalProperties": False, "required": ["a", "b"],
        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}
-CUTS = {"agent.py": (4, 1), "network.py": (2, 0), "tool.py": (2, 0)}  # file: (push statements, room checks)
+CUTS = {"agent.py": (6, 2), "network.py": (2, 1)}  # file: (event statements, other statements of tracing)
 
 
 class _Cut(ast.NodeTransformer):
-    """Replaces each `<x>.push(...)` statement and `if len(<trace>.events) < <trace>.room:` by `pass`."""
+    """Replaces by `pass` each `<x>.events.append(...)` statement and the statements only tracing
+    needs: `if len(<trace>.events) < <trace>.room:`, `if self._label[0] is not chosen:` (the
+    model label the inference events carry) and `self._route = route_of(router)` (the route's)."""
 
     def __init__(self) -> None:
         self.pushes = self.checks = 0
 
     def visit_Expr(self, node: ast.Expr) -> ast.AST:
         call = node.value
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "push":
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append"
+                and isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "events"):
             self.pushes += 1
             return ast.copy_location(ast.Pass(), node)
         return node
@@ -61,8 +65,17 @@ class _Cut(ast.NodeTransformer):
     def visit_If(self, node: ast.If) -> ast.AST:
         self.generic_visit(node)
         test = node.test
-        if (isinstance(test, ast.Compare) and isinstance(test.comparators[0], ast.Attribute)
-                and test.comparators[0].attr == "room"):
+        if isinstance(test, ast.Compare) and (
+                isinstance(test.comparators[0], ast.Attribute) and test.comparators[0].attr == "room"
+                or isinstance(test.left, ast.Subscript) and isinstance(test.left.value, ast.Attribute)
+                and test.left.value.attr == "_label"):
+            self.checks += 1
+            return ast.copy_location(ast.Pass(), node)
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        value = node.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "route_of":
             self.checks += 1
             return ast.copy_location(ast.Pass(), node)
         return node
@@ -80,8 +93,8 @@ def untraced_package(into: str) -> ModuleType:
         cut = _Cut()
         tree = ast.fix_missing_locations(cut.visit(tree))
         if (cut.pushes, cut.checks) != expected:
-            raise SystemExit(f"bench/trace.py: {name} has {cut.pushes} push statements and {cut.checks} room "
-                             f"checks, expected {expected}: update CUTS to the call sites")
+            raise SystemExit(f"bench/trace.py: {name} has {cut.pushes} event statements and {cut.checks} other "
+                             f"statements, expected {expected}: update CUTS to the call sites")
         with open(path, "w", encoding="utf-8") as file:
             file.write(ast.unparse(tree))
     sys.path.insert(0, into)

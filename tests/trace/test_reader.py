@@ -1,6 +1,7 @@
 """The trace's event reader (agentkit_min/_trace_read.py) under hypothesis: random span trees,
 recorded through the call sites' events and `begin` / `end` / `fail` / `note`, read back whole,
-at every event boundary, mid-run, and as they come (the path OpenTelemetry and a full trace take)."""
+at every event boundary, mid-run, and as they come (the path OpenTelemetry and a full trace take).
+Route and agent spans start untimed, as the loop's do: at the time of the event before them."""
 
 from __future__ import annotations
 
@@ -41,14 +42,15 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
             expected[me][2:] = ["error", "KeyError"]
         return bool(outcome == "raise")
     if kind == "inference":
-        trace.push(("inference", (None, "m", "p"), clock(), [], 2))
+        trace.events.append(("inference", (None, "m", "p"), clock(), [], 2))
         if outcome == "raise":
             expected[me][2:] = ["left", None]  # the span failing around it closes it
             return True
-        trace.push((clock(), None))
+        trace.events.append((clock(), None))
         return False
-    trace.push((kind, ("r", "code") if kind == "route" else kind, clock(),
-                {"id": "c", "input": {}} if kind == "tool" else 0, None))
+    # as the loop: a route or agent starts at the time of the event before it (None), a tool at its own
+    trace.events.append((kind, ("r", "code") if kind == "route" else kind, clock() if kind == "tool" else None,
+                         {"id": "c", "input": {}} if kind == "tool" else 0, None))
     raised = False
     for child in children:
         step[0] += 1
@@ -60,10 +62,10 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
     if kind == "tool":  # an exception from inside becomes its error result (tool.py)
         if raised or outcome == "error":
             name = "KeyError" if raised else "ToolError"
-            trace.push((clock(), {"error": {"name": name, "message": "no"}}))
+            trace.events.append((clock(), {"error": {"name": name, "message": "no"}}))
             expected[me][2:] = ["error", name]
         else:
-            trace.push((clock(), {"data": 1}))
+            trace.events.append((clock(), {"data": 1}))
         return False
     if raised or outcome == "raise":
         trace.fail(kind, KeyError("k"))
@@ -72,7 +74,7 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
             if row[2] == "left":
                 row[2:] = ["error", "KeyError"]
         return True
-    trace.push((clock(), ("a",) if kind == "route" else _Result()))
+    trace.events.append((clock(), ("a",) if kind == "route" else _Result()))
     return False
 
 
@@ -81,18 +83,9 @@ class _Result:
     usage: dict[str, int] = {}
 
 
-def run(nodes: list[tuple[Any, ...]], reads: list[int],
-        pushed: list[tuple[Any, ...]] | None = None) -> tuple[Trace, list[list[Any]]]:
-    """Records `nodes` under a network root; `pushed` collects each event as it is pushed."""
+def run(nodes: list[tuple[Any, ...]], reads: list[int]) -> tuple[Trace, list[list[Any]]]:
+    """Records `nodes` under a network root."""
     trace = Trace("t")
-    if pushed is not None:
-        keep = trace.push
-
-        def push(event: tuple[Any, ...]) -> None:
-            pushed.append(event)
-            keep(event)
-
-        trace.push = push
     root = trace.begin("network", "n", {"input": "go"})
     expected: list[list[Any]] = [["network", None, "ok", None]]
     step = [0]
@@ -117,6 +110,8 @@ def test_spans_match_the_recorded_tree_whole_and_read_mid_run(nodes: list[tuple[
     spans = trace.spans
     assert seen(spans) == expected
     assert all(s["duration_ms"] is not None and s["duration_ms"] >= 0 for s in spans)
+    starts = [s["start_ms"] for s in spans]
+    assert starts == sorted(starts)  # start order, untimed starts included
     again, _ = run(nodes, [])
     assert seen(again.spans) == expected  # reading mid-run changed nothing
 
@@ -124,27 +119,23 @@ def test_spans_match_the_recorded_tree_whole_and_read_mid_run(nodes: list[tuple[
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(route, agent), min_size=1, max_size=3))
 def test_reading_as_events_come_or_split_gives_the_same_spans(nodes: list[tuple[Any, ...]]) -> None:
-    pushed: list[tuple[Any, ...]] = []
-    trace, expected = run(nodes, [], pushed)
-    items = list(trace.events)
-    assert [item for event in pushed for item in event] == items
+    trace, expected = run(nodes, [])
+    events = list(trace.events)
     live = Reader(None, 10**6)
-    for event in pushed:  # one event at a time, as `Trace._live` feeds them
-        live.feed(event)
+    for event in events:  # one event at a time, as `trace._Live` feeds them
+        live.feed([event])
     whole = Reader(None, 10**6)
-    whole.feed(items)
+    whole.feed(events)
     assert _rows(live) == _rows(whole) and len(whole.spans) == len(expected)
-    at = 0
-    for event in pushed:  # and split in two at every event boundary, as `Trace._read` may be
-        at += len(event)
+    for at in range(len(events) + 1):  # and split in two at every event boundary, as `Trace._read` may be
         split = Reader(None, 10**6)
-        split.feed(items[:at])
-        split.feed(items[at:])
+        split.feed(events[:at])
+        split.feed(events[at:])
         assert _rows(split) == _rows(whole)
 
 
 def _rows(reader: Reader) -> list[tuple[Any, ...]]:
-    return [(s.kind, s.parent, s.error, s.end is None) for s in reader.spans]
+    return [(s.kind, s.parent, s.error, s.start, s.end) for s in reader.spans]
 
 
 @settings(max_examples=60, deadline=None)
