@@ -7,7 +7,7 @@ spans are worked out here, once, when the trace is read (or as events come, with
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Sequence
 
 Span = dict[str, Any]
 SPAN, END, FAIL, SET, ATTEMPT, REFAIL = (object() for _ in range(6))  # event heads (Trace's docstring)
@@ -46,39 +46,44 @@ class Reader:
         self.otel, self.content = otel, None
         self.last = 0.0  # the time of the latest timed event
 
-    def feed(self, events: Iterable[tuple[Any, ...]]) -> None:
-        stack = self.stack
-        for event in events:
-            head = event[0]
+    def feed(self, items: Sequence[Any]) -> None:
+        i, stack = 0, self.stack
+        while i < len(items):
+            head = items[i]
             if type(head) is float:  # the innermost open span closes
                 self.last = head
                 if stack and not stack[-1].generic:
-                    self._close(stack[-1], head, None, event[1])
+                    self._close(stack[-1], head, None, items[i + 1])
+                i += 2
             elif type(head) is str:  # a start of None: the time of the event before it
-                start = self.last if event[2] is None else event[2]
-                self._open(head, event[1], start, event[3], event[4], False, False)
+                start = self.last if items[i + 2] is None else items[i + 2]
+                self._open(head, items[i + 1], start, items[i + 3], items[i + 4], False, False)
+                i += 5
             elif head is SPAN:
-                self._open(event[1], event[2], event[3], event[4], None, True, event[5])
+                self._open(items[i + 1], items[i + 2], items[i + 3], items[i + 4], None, True, items[i + 5])
+                i += 6
             elif head is END or head is FAIL:  # a `begin` span closes; the innermost span of a kind fails
-                self.last = event[2]
-                span = self.named.get(id(event[1])) if head is END else next(
-                    (s for s in reversed(stack) if s.kind == event[1] and not s.generic), None)
+                self.last = items[i + 2]
+                span = self.named.get(id(items[i + 1])) if head is END else next(
+                    (s for s in reversed(stack) if s.kind == items[i + 1] and not s.generic), None)
                 if span is not None:
-                    self._close(span, event[2], event[3], None)
+                    self._close(span, items[i + 2], items[i + 3], None)
+                i += 4
             elif head is SET or head is ATTEMPT:
                 if stack:
                     extra = stack[-1].extra = stack[-1].extra or {}
                     if head is SET:
-                        extra.update(event[1])
+                        extra.update(items[i + 1])
                     else:
-                        extra.setdefault("attempts", []).append(event[1])
+                        extra.setdefault("attempts", []).append(items[i + 1])
+                i += 2
             else:  # REFAIL
-                self._refail(self.named.get(id(event[1])), event[2])
+                self._refail(self.named.get(id(items[i + 1])), items[i + 2])
+                i += 3
 
     def _open(self, kind: str, label: Any, start: float, a: Any, b: Any, generic: bool, leaf: bool) -> None:
-        keep = len(self.spans) < self.cap
+        keep, self.last = len(self.spans) < self.cap, start
         parent = self.stack[-1].id if self.stack else None
-        self.last = start
         span = Open(len(self.spans) if keep else None, parent, kind, label, start, a, b, generic)
         if keep:
             self.spans.append(span)

@@ -109,7 +109,7 @@ class Agent:
         if standalone:  # the root span: it also sets the run's context (trace.py)
             root = run.trace.begin("agent", self.name, {"input": content})
         else:
-            run.trace.events.append(("agent", self.name, None, content, None))  # a span opens when its route ended (Trace)
+            run.trace.push(("agent", self.name, None, content, None))  # a span opens when its route ended (Trace)
         span = "agent" if root is None else root  # what fails if this run does (Trace.fail)
         if self.history is not None:
             hctx = HistoryContext(run.state, run, content, run.state.thread_id, run.step)
@@ -139,7 +139,7 @@ class Agent:
                 hctx.new_results = [result]
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
             if root is None:
-                run.trace.events.append((clock(), result))  # the span closes (cancelled: the root closes it)
+                run.trace.push((clock(), result))  # the span closes (cancelled: the root closes it)
         except Exception as exc:  # not BaseException: durable engines pause runs by raising
             run.trace.fail(span, exc)
             if standalone:
@@ -199,7 +199,7 @@ class Agent:
                 self._label = (chosen, *model_label(chosen))
             trace = run.trace
             if len(trace.events) < trace.room:  # an inference span opens (Trace's docstring)
-                trace.events.append(("inference", self._label, clock(), prompt, len(messages)))
+                trace.push(("inference", self._label, clock(), prompt, len(messages)))
             else:  # OpenTelemetry is on, or the trace is full
                 trace.begin_inference(self._label, prompt, messages)
             held = handed(messages)  # the model may edit or keep it (_request.py)
@@ -207,7 +207,7 @@ class Agent:
                 response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
             else:
                 response = await self._infer(chosen, messages, tools, step, step_id, parts)
-            trace.events.append((clock(), response))  # and closes
+            trace.push((clock(), response))  # and closes
             kept = untouched(messages, held)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)
@@ -221,9 +221,9 @@ class Agent:
                 ctx = ToolContext(run, self, step)
             for msg in calls:
                 for call in msg["tools"]:
-                    trace.events.append(("tool", call["name"], clock(), call, None))  # a tool span opens
+                    trace.push(("tool", call["name"], clock(), call, None))  # a tool span opens
                     tool_result = await call_tool(tools, call, ctx, f"{step_id}:tool:{call['id']}" if step else None)
-                    trace.events.append((clock(), tool_result["content"]))  # and closes (an error content fails it)
+                    trace.push((clock(), tool_result["content"]))  # and closes (an error content fails it)
                     result.tool_calls.append(tool_result)
                     if stream:
                         await _stream_tool(stream, run, tool_result, not streamed)

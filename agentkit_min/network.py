@@ -218,14 +218,14 @@ class NetworkRun:
     async def _next_agents(self, input: str | UserMessage, router: Any) -> tuple[str, ...]:
         """The names of the agents the router says run next, traced as a "route" span (spec/trace.md)."""
         trace = self.trace
-        trace.events.append(("route", self._route, None, self.counter, None))  # opens when the step before ended (Trace)
+        trace.push(("route", self._route, None, self.counter, None))  # opens when the step before ended (Trace)
         try:
             agents = await self._decide(input, router)
         except Exception as exc:
             trace.fail("route", exc)
             raise
         names = tuple([a.name for a in agents])  # str only: no object for the GC once seen
-        trace.events.append((clock(), names))  # and closes
+        trace.push((clock(), names))  # and closes
         return names
 
     async def _decide(self, input: str | UserMessage, router: Any) -> list[Agent]:

@@ -30,7 +30,7 @@ MAX_SPANS = 100_000
 Span = dict[str, Any]
 Event = tuple[Any, ...]
 T = TypeVar("T")
-_clock = clock = time.perf_counter  # `clock`: what call sites time their events with
+_clock = clock = time.perf_counter  # `clock`: what call sites time `push` events with
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
 """The trace of the run in progress, for code outside the loop (MCP client, history, HTTP)."""
 
@@ -45,39 +45,37 @@ class Trace:
     """The trace of one run: `spans` in start order, each a JSON dict (spec/trace.md).
 
     Recorded as events, the least the loop can do per span (bench/trace.py): the call sites of
-    the four spans of every iteration append one tuple of what they already hold to `events`, no
-    dict, no Python call, and the spans (ids, parents, fields) are rebuilt when the trace is read
-    (`Reader`):
-    - `(kind, label, start, a, b)` opens a "route" / "agent" / "inference" / "tool" span inside
-      the innermost open one (label, a, b: `fields_of`); a start of None is the time of the event
-      before it: a network's route starts when the step before it ended, its agent when the
-      route ended (spec/trace.md: the loop's own steps are timed end to end, no gaps);
-    - `(end, value)` closes the innermost open span (value: the route's names, the agent's
-      result, the inference's response, the tool's result content; an error content fails a tool);
+    the four spans of every iteration push what they already hold, no dict, no Python call, and
+    the spans (ids, parents, fields) are rebuilt when the trace is read (`Reader`). `push` is the
+    event list's own `extend` (items kept flat: no tuple per event for the cyclic GC):
+    - `kind, label, start, a, b` opens a "route" / "agent" / "inference" / "tool" span inside the
+      innermost open one (label, a, b: `fields_of`); a start of None is the time of the event
+      before it: a network's route starts when the step before it ended, its agent when the route
+      ended (spec/trace.md: the loop's own steps are timed end to end, no gaps);
+    - `end, value` closes the innermost open span (value: the route's names, the agent's result,
+      the inference's response, the tool's result content; an error content fails a tool);
     - `fail(kind, error)`: the innermost open span of `kind` fails, with those inside it.
-    An inference's call site appends only while `len(events) < room`, else calls `begin_inference`:
+    An inference's call site pushes only while `len(events) < room`, else calls `begin_inference`:
     that is where the size bound is checked and OpenTelemetry gets its input messages. The root and
     leaves (MCP requests, history hooks: they may run concurrently) go through `begin` / `end`.
-    With OpenTelemetry on, or once the trace is full, `events` is a `_Live` list: each event is
-    read as it is appended."""
-
-    # defaults on the class: a run's trace sets only what it uses (bench/trace.py: per-run cost)
-    room = 2 * MAX_SPANS  # events before an inference must use `begin_inference`; 0: OpenTelemetry
-    running = False  # from the root's begin to its end
-    _reader: Reader | None = None  # made when first read: most traces never are
-    _root: Span | None = None
-    _saved: Trace | None = None  # the trace current before this one (`CURRENT`)
-    _loaded: dict[str, Any] | None = None
-    _t0 = 0.0  # the root's start
+    With OpenTelemetry on, or once the trace is full, events are read as they come (`_live`)."""
 
     def __init__(self, run_id: str) -> None:
         self.id = run_id
-        self.events: list[Event] = []  # not yet read
-        if not _probe or _probe[0] is not None:
-            otel = _bridge()
-            if otel is not None:
-                self._reader, self.room = Reader(otel, MAX_SPANS), 0
-                self.events = _Live(self._reader)
+        self.events: list[Any] = []  # the events' items, one after another, not yet read
+        self.push: Callable[[Event], None] = self.events.extend
+        # items before an inference must go through `begin_inference`: 7 per span (5 to open it,
+        # 2 to close it); 0 with OpenTelemetry on, for the inference's input messages
+        self.room = 7 * MAX_SPANS
+        self._reader: Reader | None = None  # made when first read: most traces never are
+        self._root: Span | None = None
+        self.running = False  # from the root's begin to its end
+        self._saved: Trace | None = None  # the trace current before this one (`CURRENT`)
+        self._loaded: dict[str, Any] | None = None
+        self._t0 = _clock()
+        otel = _bridge() if not _probe or _probe[0] is not None else None
+        if otel is not None:
+            self._reader, self.push, self.room = Reader(otel, MAX_SPANS), self._live, 0
 
     @property
     def spans(self) -> list[Span]:
@@ -95,45 +93,48 @@ class Trace:
               content: Any = None, leaf: bool = False) -> Span:
         """Open a span (the first one is the root); returns `fields` (the span's own dict: fill
         it, pass it to `end`). `content` goes to OpenTelemetry only."""
-        span, now = {} if fields is None else fields, _clock()
+        span = {} if fields is None else fields
         if self._root is None:  # the root: code outside the loop finds this trace (`CURRENT`)
-            self._root, self.running, self._saved, self._t0 = span, True, CURRENT.get(), now
+            self._root, self.running, self._saved = span, True, CURRENT.get()
             CURRENT.set(self)
         if len(self.events) >= self.room:
             self._opening(content)
-        self.events.append((SPAN, kind, name, now, span, leaf))
+        self.push((SPAN, kind, name, _clock(), span, leaf))
         return span
 
     def begin_inference(self, label: tuple[Any, str, Any], prompt: Any, messages: Any) -> None:
         """Open an inference span when `room` says the call site may not: the trace is full, or
         OpenTelemetry is on (its input messages, if content capture is on)."""
         self._opening(messages)
-        self.events.append(("inference", label, _clock(), prompt, len(messages)))
+        self.push(("inference", label, _clock(), prompt, len(messages)))
 
     def _opening(self, content: Any) -> None:
         """A span is about to open past the room: hand OpenTelemetry its `content`, or the trace is full."""
         if self._reader is not None and self._reader.otel is not None:
             self._reader.content = content  # for the span about to open
         elif len(self.events) >= self.room:  # full: from here on new spans are only counted
-            self.room, old = sys.maxsize, self.events
-            self.events = _Live(self._read())
-            self._read().feed(old)  # any a worker thread appended meanwhile (an HTTP attempt)
+            self.room, self.push = sys.maxsize, self._live
+            self._read()
+
+    def _live(self, event: Event) -> None:
+        """`push` with OpenTelemetry on or the trace full: each event is read as it comes."""
+        with _LOCK:  # HTTP attempts come from a worker thread
+            self._read().feed(event)
 
     def _read(self) -> Reader:
-        with _LOCK:  # the events so far, read once; `del` keeps any appended meanwhile
+        with _LOCK:  # the events so far, read once; `del` keeps any pushed meanwhile
             if self._reader is None:
                 self._reader = Reader(None, MAX_SPANS)
-            events = self.events
-            n = len(events)
-            chunk = events[:n]
-            del events[:n]
-            self._reader.feed(chunk)
+            n = len(self.events)
+            events = self.events[:n]
+            del self.events[:n]
+            self._reader.feed(events)
         return self._reader
 
     def attempt(self, info: dict[str, Any]) -> None:
         """One HTTP attempt of the inference in progress (http.py; its worker thread)."""
         if self.running:
-            self.events.append((ATTEMPT, info))
+            self.push((ATTEMPT, info))
 
     def end(self, span: Span, fields: Mapping[str, Any] | None = None, error: Any = None) -> None:
         """Close `span` (from `begin`) and any span still open inside it; `error` (an exception
@@ -141,7 +142,7 @@ class Trace:
         exception its trace (`exc.trace`)."""
         if fields:
             span.update(fields)
-        self.events.append((END, span, _clock(), None if error is None else error_of(error)))
+        self.push((END, span, _clock(), None if error is None else error_of(error)))
         if span is self._root and self.running:  # the context code outside the loop saw goes back
             self.running = False
             CURRENT.set(self._saved)
@@ -151,18 +152,18 @@ class Trace:
 
     def note(self, fields: Mapping[str, Any]) -> None:
         """More fields for the innermost open span (a routing agent's choice, on its route)."""
-        self.events.append((SET, dict(fields)))
+        self.push((SET, dict(fields)))
 
     def fail(self, span: Span | str | None, error: Any) -> None:
         """`span` fails, with the spans still open inside it: a kind (the innermost open span
-        of that kind, from a call site's event), a `begin` span, or None (the root). A `begin`
+        of that kind, from a call site's `push`), a `begin` span, or None (the root). A `begin`
         span already ended "ok" (by a `finally`: cancelled) is marked failed after all."""
         if isinstance(span, str):
-            self.events.append((FAIL, span, _clock(), error_of(error)))
+            self.push((FAIL, span, _clock(), error_of(error)))
         elif (span is None or span is self._root) and self.running:
             self.end(self._root, None, error)  # type: ignore[arg-type]
         elif self._root is not None:
-            self.events.append((REFAIL, self._root if span is None else span, error_of(error)))
+            self.push((REFAIL, self._root if span is None else span, error_of(error)))
 
     async def guard(self, span: Span | str | None, work: Awaitable[T]) -> T:
         """`await work`; if it raises, `span` fails (`fail`), so a step outside the loop's own
@@ -209,21 +210,6 @@ class Trace:
         with open(path, "w", encoding="utf-8") as file:
             file.write(render(self.to_dict()))
         return os.fspath(path)
-
-
-class _Live(list):  # type: ignore[type-arg]
-    """`Trace.events` once its events are read as they come (OpenTelemetry on, or the trace full):
-    stays empty, each appended event goes to the reader."""
-
-    __slots__ = ("reader",)
-
-    def __init__(self, reader: Reader) -> None:
-        super().__init__()
-        self.reader = reader
-
-    def append(self, event: Event) -> None:
-        with _LOCK:  # HTTP attempts come from a worker thread
-            self.reader.feed((event,))
 
 
 async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any, fields: Span | None = None) -> Any:

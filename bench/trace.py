@@ -10,12 +10,12 @@ so the worst case for this ratio) and with a plain function, create_tool's defau
 a worker thread.
 
 Baseline: the same loop on a copy of the package without tracing, made here in a temporary
-directory as `agentkit_min_untraced`: every `<trace>.events.append(...)` statement of the call
-sites and the statements only tracing needs (the inference's room check, the model and route
-labels the events carry: `_Cut`) are cut from their syntax trees (counted: a call site added or
-moved makes this bench fail instead of hiding in the baseline), and `Trace`'s per-run methods do
-nothing (what remains: `run.trace` lookups, three no-op calls per run). Both packages run in one process: 61 short interleaved pairs
-(the order alternating), CPU time, the median of the paired ratios, since the machines are shared
+directory as `agentkit_min_untraced`: every `push` statement of the call sites and the
+statements only tracing needs (the inference's room check, the model and route labels the events
+carry: `_Cut`) are cut from their syntax trees (counted: a call site added or moved makes this
+bench fail instead of hiding in the baseline), and `Trace`'s per-run methods do nothing (what
+remains: `run.trace` lookups, three no-op calls per run). Both packages run in one process: 61
+short interleaved pairs (the order alternating), CPU time, the median of the paired ratios, since the machines are shared
 and noisy. `--count` also counts CPU instructions under valgrind (callgrind), which load cannot move.
 """
 
@@ -47,7 +47,7 @@ CUTS = {"agent.py": (6, 2), "network.py": (2, 1)}  # file: (event statements, ot
 
 
 class _Cut(ast.NodeTransformer):
-    """Replaces by `pass` each `<x>.events.append(...)` statement and the statements only tracing
+    """Replaces by `pass` each `<x>.push(...)` statement and the statements only tracing
     needs: `if len(<trace>.events) < <trace>.room:`, `if self._label[0] is not chosen:` (the
     model label the inference events carry) and `self._route = route_of(router)` (the route's)."""
 
@@ -56,8 +56,7 @@ class _Cut(ast.NodeTransformer):
 
     def visit_Expr(self, node: ast.Expr) -> ast.AST:
         call = node.value
-        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append"
-                and isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "events"):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "push":
             self.pushes += 1
             return ast.copy_location(ast.Pass(), node)
         return node

