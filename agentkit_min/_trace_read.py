@@ -82,7 +82,8 @@ class Reader:
                 i += 3
 
     def _open(self, kind: str, label: Any, start: float, a: Any, b: Any, generic: bool, leaf: bool) -> None:
-        keep, self.last = len(self.spans) < self.cap, start
+        self.last = start
+        keep = len(self.spans) < self.cap
         parent = self.stack[-1].id if self.stack else None
         span = Open(len(self.spans) if keep else None, parent, kind, label, start, a, b, generic)
         if keep:

@@ -11,12 +11,13 @@ a worker thread.
 
 Baseline: the same loop on a copy of the package without tracing, made here in a temporary
 directory as `agentkit_min_untraced`: every `push` statement of the call sites and the
-statements only tracing needs (the inference's room check, the model and route labels the events
-carry: `_Cut`) are cut from their syntax trees (counted: a call site added or moved makes this
-bench fail instead of hiding in the baseline), and `Trace`'s per-run methods do nothing (what
-remains: `run.trace` lookups, three no-op calls per run). Both packages run in one process: 61
-short interleaved pairs (the order alternating), CPU time, the median of the paired ratios, since the machines are shared
-and noisy. `--count` also counts CPU instructions under valgrind (callgrind), which load cannot move.
+statements only tracing needs (TRACING_ONLY: the inference's room check, the model and route
+labels the events carry) are cut from their syntax trees (counted: a call site added or moved
+makes this bench fail instead of hiding in the baseline), and `Trace`'s per-run methods do nothing
+(what remains: `run.trace` lookups, three no-op calls per run). Both packages run in one process:
+61 short interleaved pairs (the order alternating), CPU time, the median of the paired ratios,
+since the machines are shared and noisy. `--count` also counts CPU instructions under valgrind
+(callgrind), which load cannot move.
 """
 
 from __future__ import annotations
@@ -46,10 +47,13 @@ ADD = {"type": "object", "additionalProperties": False, "required": ["a", "b"],
 CUTS = {"agent.py": (6, 2), "network.py": (2, 1)}  # file: (event statements, other statements of tracing)
 
 
+# statements only tracing needs, besides the events: the inference's room check and the model and
+# route labels the events carry (as `ast.unparse` writes them)
+TRACING_ONLY = {"len(trace.events) < trace.room", "self._label[0] is not chosen", "self._route = route_of(router)"}
+
+
 class _Cut(ast.NodeTransformer):
-    """Replaces by `pass` each `<x>.push(...)` statement and the statements only tracing
-    needs: `if len(<trace>.events) < <trace>.room:`, `if self._label[0] is not chosen:` (the
-    model label the inference events carry) and `self._route = route_of(router)` (the route's)."""
+    """Replaces by `pass` each `<x>.push(...)` statement and each statement of TRACING_ONLY."""
 
     def __init__(self) -> None:
         self.pushes = self.checks = 0
@@ -63,21 +67,16 @@ class _Cut(ast.NodeTransformer):
 
     def visit_If(self, node: ast.If) -> ast.AST:
         self.generic_visit(node)
-        test = node.test
-        if isinstance(test, ast.Compare) and (
-                isinstance(test.comparators[0], ast.Attribute) and test.comparators[0].attr == "room"
-                or isinstance(test.left, ast.Subscript) and isinstance(test.left.value, ast.Attribute)
-                and test.left.value.attr == "_label"):
-            self.checks += 1
-            return ast.copy_location(ast.Pass(), node)
-        return node
+        return self._tracing_only(node, ast.unparse(node.test))
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:
-        value = node.value
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "route_of":
-            self.checks += 1
-            return ast.copy_location(ast.Pass(), node)
-        return node
+        return self._tracing_only(node, ast.unparse(node))
+
+    def _tracing_only(self, node: ast.stmt, source: str) -> ast.AST:
+        if source not in TRACING_ONLY:
+            return node
+        self.checks += 1
+        return ast.copy_location(ast.Pass(), node)
 
 
 def untraced_package(into: str) -> ModuleType:
