@@ -122,14 +122,7 @@ def _valid_code(code: int) -> bool:
 
 
 class ClientConnection:
-    """The client side of one WebSocket connection, as a state machine over bytes.
-
-    Example:
-        >>> ws = ClientConnection()
-        >>> request = ws.send(Request(host="127.0.0.1:8000", target="/ws", subprotocols=("mcp",)))
-        >>> request.startswith(b"GET /ws HTTP/1.1\\r\\n")
-        True
-    """
+    """The client side of one WebSocket connection, as a state machine over bytes (module docstring)."""
 
     def __init__(self, *, max_message_size: int = 16 * 2**20,
                  random_bytes: Callable[[int], bytes] = os.urandom,
@@ -229,8 +222,7 @@ class ClientConnection:
         if isinstance(event, (Ping, Pong)):
             if len(event.payload) > 125:  # 5.5: control frames carry at most 125 bytes
                 raise LocalProtocolError("ping/pong payloads are limited to 125 bytes")
-            return self._frame(Opcode.PING if isinstance(event, Ping) else Opcode.PONG,
-                               event.payload)
+            return self._frame(Opcode.PING if isinstance(event, Ping) else Opcode.PONG, event.payload)
         raise LocalProtocolError(f"a client does not send {type(event).__name__} events")
 
     def data_to_send(self) -> bytes:
@@ -333,11 +325,9 @@ class ClientConnection:
         if b1 & 0x80:  # 5.1: "A client MUST close a connection if it detects a masked frame"
             raise RemoteProtocolError("server frames must not be masked", close_code=1002)
         if opcode >= 8 and (not fin or size > 125):  # 5.5: short and never fragmented
-            raise RemoteProtocolError("control frame is fragmented or longer than 125 bytes",
-                                      close_code=1002)
+            raise RemoteProtocolError("control frame is fragmented or longer than 125 bytes", close_code=1002)
         if opcode == Opcode.CONTINUATION and self._msg_opcode is None:
-            raise RemoteProtocolError("continuation frame with no message to continue",
-                                      close_code=1002)
+            raise RemoteProtocolError("continuation frame with no message to continue", close_code=1002)
         if opcode in (Opcode.TEXT, Opcode.BINARY) and self._msg_opcode is not None:
             raise RemoteProtocolError("new message before the fragmented one ended", close_code=1002)
         extra = {126: 2, 127: 8}.get(size, 0)
