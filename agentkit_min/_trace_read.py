@@ -178,3 +178,51 @@ def error_of(error: Any) -> dict[str, str]:
         return {"type": type(error).__name__, "message": str(error)}
     found: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
     return {"type": str(found.get("type") or found.get("name") or "Error"), "message": str(found.get("message", error))}
+
+
+def check_document(data: Any, fmt: str, version: int) -> None:
+    """Raise TraceFormatError naming the first field of `data` that a version-`version` trace
+    document may not hold (spec/trace.md: "Document", "Span"); fields it does not know are kept."""
+    from .errors import TraceFormatError
+
+    def wrong(where: str, value: Any, expected: str) -> TraceFormatError:
+        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+        return TraceFormatError(f"trace document: {where} is {shown}; expected {expected} (spec/trace.md)")
+
+    if not isinstance(data, Mapping):
+        raise TraceFormatError(f"not a {fmt} version {version} trace: a {type(data).__name__}, not a JSON object")
+    if data.get("format") != fmt or data.get("version") != version:
+        raise TraceFormatError(f"not a {fmt} version {version} trace: "
+                               f"format={data.get('format')!r}, version={data.get('version')!r}")
+    for key, ok, expected in (("id", type(data.get("id")) is str, "a string"),
+                              ("dropped", _count(data.get("dropped", 0)), "a count (an int >= 0)"),
+                              ("spans", type(data.get("spans")) is list, "a list of spans")):
+        if not ok:
+            raise wrong(key, data.get(key), expected)
+    seen: set[int] = set()
+    last = -1
+    for i, span in enumerate(data["spans"]):
+        if not isinstance(span, Mapping):
+            raise wrong(f"spans[{i}]", span, "an object")
+        n: Any = span.get("id")
+        parent = span.get("parent")
+        for key, ok, expected in (
+                ("id", _count(n) and n > last, "an int >= 0, above the ids before it"),
+                ("parent", parent is None or (type(parent) is int and parent in seen), "null or an earlier span's id"),
+                ("kind", type(span.get("kind")) is str, "a string"), ("name", type(span.get("name")) is str, "a string"),
+                ("start_ms", _number(span.get("start_ms")), "a number"),
+                ("duration_ms", span.get("duration_ms") is None or _number(span.get("duration_ms")), "a number or null"),
+                ("status", span.get("status") in ("ok", "error"), '"ok" or "error"'),
+                ("error", span.get("error") is None or isinstance(span.get("error"), Mapping), "an object")):
+            if not ok:
+                raise wrong(f"spans[{i}].{key}", span.get(key), expected)
+        seen.add(n)
+        last = n
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and value == value  # not NaN

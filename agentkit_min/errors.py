@@ -4,7 +4,8 @@ Families (spec/semantics.md, "Errors"):
 
     AgentKitError
     ├── UsageError            the caller misused the API; raised early, before any request
-    │   └── MissingAPIKeyError
+    │   ├── MissingAPIKeyError
+    │   └── TraceFormatError      a trace document that is not agentkit-min/trace v1 (also ValueError)
     ├── ModelError            the model provider failed or answered something unusable
     │   ├── ModelHTTPError    HTTP status >= 400 (provider, status, message, body)
     │   │   ├── AuthenticationError   401/403 (and Gemini's 400 API_KEY_INVALID)
@@ -44,7 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "AgentKitError", "UsageError", "MissingAPIKeyError", "ModelError", "ModelHTTPError",
+    "AgentKitError", "UsageError", "MissingAPIKeyError", "TraceFormatError", "ModelError", "ModelHTTPError",
     "AuthenticationError", "RateLimitError", "QuotaExceededError", "ContextLengthError", "ServerError",
     "ModelResponseError", "ResponseTooLargeError", "ModelConnectionError", "ModelTimeoutError",
     "ScriptExhaustedError", "ToolError", "ToolNotFoundError", "ToolArgumentsError",
@@ -72,6 +73,11 @@ class MissingAPIKeyError(UsageError):
         )
         self.provider = provider
         self.env_var = env_var
+
+
+class TraceFormatError(UsageError, ValueError):
+    """A trace document (`Trace.from_dict`, the trace page command) is not agentkit-min/trace
+    version 1 JSON; the message names the first field that is wrong (spec/trace.md)."""
 
 
 class ModelError(AgentKitError):

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 from ._aio import maybe_await
-from ._trace_read import ATTEMPT, END, FAIL, REFAIL, SET, SPAN, Reader, error_of, span_json
+from ._trace_read import ATTEMPT, END, FAIL, REFAIL, SET, SPAN, Reader, check_document, error_of, span_json
 
 __all__ = ["FORMAT", "VERSION", "Trace", "clock", "model_label", "route_of", "traced"]
 
@@ -189,10 +189,9 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trace:
-        """A trace read back from `to_dict()` JSON; ValueError for another format or version."""
-        if data.get("format") != FORMAT or data.get("version") != VERSION:
-            raise ValueError(f"not a {FORMAT} version {VERSION} trace: "
-                             f"format={data.get('format')!r}, version={data.get('version')!r}")
+        """A trace read back from `to_dict()` JSON; TraceFormatError (a ValueError) naming the
+        first field that is wrong, for another format or version or a malformed document."""
+        check_document(data, FORMAT, VERSION)
         trace = cls(str(data["id"]))
         trace._loaded = dict(data)
         return trace

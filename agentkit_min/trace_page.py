@@ -44,9 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from .trace import Trace
 
-    with open(args[0], encoding="utf-8") as file:
-        trace = Trace.from_dict(json.load(file))
-    print(trace.page(args[2] if len(args) == 3 else os.path.splitext(args[0])[0] + ".html"))
+    try:  # a missing file, text that is not JSON, a document that is not a trace: a message, not a traceback
+        with open(args[0], encoding="utf-8") as file:
+            trace = Trace.from_dict(json.load(file))
+        print(trace.page(args[2] if len(args) == 3 else os.path.splitext(args[0])[0] + ".html"))
+    except (OSError, ValueError, RecursionError) as exc:
+        print(f"trace_page: {args[0]}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

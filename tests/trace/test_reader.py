@@ -123,6 +123,7 @@ def test_spans_match_the_recorded_tree_whole_and_read_mid_run(nodes: list[tuple[
     assert starts == sorted(starts)  # start order, untimed starts included
     again, _ = run(nodes, [])
     assert seen(again.spans) == expected  # reading mid-run changed nothing
+    assert Trace.from_dict(trace.to_dict()).spans == trace.to_dict()["spans"]  # a valid document (check_document)
 
 
 @settings(max_examples=60, deadline=None)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agentkit_min import HistoryConfig, create_agent, create_network, create_tool, openai
+from agentkit_min.errors import TraceFormatError, UsageError
 from agentkit_min.testing import ScriptedModel, text, tool_call
 from agentkit_min.trace import FORMAT, VERSION, CURRENT, Trace, traced
 from agentkit_min.trace_page import render
@@ -39,6 +40,7 @@ def well_formed(trace: dict[str, Any]) -> None:
     for span in spans:
         assert span["duration_ms"] is not None and span["duration_ms"] >= 0
         assert span["status"] in ("ok", "error") and ("error" in span) == (span["status"] == "error")
+    Trace.from_dict(json.loads(json.dumps(trace)))  # what is written reads back (check_document)
 
 
 # --- the conformance scenario kinds -----------------------------------------------------------
@@ -247,8 +249,54 @@ def test_json_round_trips_and_is_versioned(tmp_path: Path) -> None:
     path = Trace.from_dict(trace).write(tmp_path / "t.json")
     assert json.loads(Path(path).read_text(encoding="utf-8")) == trace
     for bad in ({**trace, "version": 2}, {**trace, "format": "other"}):
-        with pytest.raises(ValueError, match="not a agentkit-min/trace version 1"):
+        with pytest.raises(TraceFormatError, match="not a agentkit-min/trace version 1"):
             Trace.from_dict(bad)
+
+
+def _with_span(trace: dict[str, Any], i: int, **fields: Any) -> dict[str, Any]:
+    spans = [dict(s) for s in trace["spans"]]
+    spans[i].update(fields)
+    return {**trace, "spans": spans}
+
+
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda t: [t], "a list, not a JSON object"),
+    (lambda t: {k: v for k, v in t.items() if k != "id"}, "id is None; expected a string"),
+    (lambda t: {**t, "dropped": -1}, "dropped is -1; expected a count"),
+    (lambda t: {**t, "spans": {"0": t["spans"][0]}}, "spans is {'0': {"),
+    (lambda t: {**t, "spans": [*t["spans"], "x"]}, r"spans\[\d+\] is 'x'; expected an object"),
+    (lambda t: _with_span(t, 1, id=0), r"spans\[1\].id is 0; expected an int >= 0, above the ids before it"),
+    (lambda t: _with_span(t, 1, id=True), r"spans\[1\].id is True"),
+    (lambda t: _with_span(t, 1, parent=5), r"spans\[1\].parent is 5; expected null or an earlier span's id"),
+    (lambda t: _with_span(t, 2, kind=None), r"spans\[2\].kind is None; expected a string"),
+    (lambda t: _with_span(t, 2, name=3), r"spans\[2\].name is 3"),
+    (lambda t: _with_span(t, 0, start_ms="0"), r"spans\[0\].start_ms is '0'; expected a number"),
+    (lambda t: _with_span(t, 0, duration_ms=float("nan")), r"spans\[0\].duration_ms is nan"),
+    (lambda t: _with_span(t, 3, status="fine"), r"spans\[3\].status is 'fine'; expected \"ok\" or \"error\""),
+    (lambda t: _with_span(t, 3, error="boom"), r"spans\[3\].error is 'boom'; expected an object"),
+])
+def test_a_malformed_document_is_a_typed_error_naming_the_field(edit: Any, named: str) -> None:
+    trace, _ = trace_of("030")
+    Trace.from_dict(trace)  # the document as written is accepted, unknown fields and all
+    with pytest.raises(TraceFormatError, match=named) as info:
+        Trace.from_dict(edit(trace))
+    assert isinstance(info.value, ValueError) and isinstance(info.value, UsageError)
+
+
+def test_page_command_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+
+    trace, _ = trace_of("030")
+    files = {"missing.json": None, "text.json": "not json", "list.json": "[]",
+             "parent.json": json.dumps(_with_span(trace, 1, parent=9))}
+    for name, content in files.items():
+        if content is not None:
+            (tmp_path / name).write_text(content, encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "agentkit_min.trace_page", str(tmp_path / name)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, (name, done.stderr)
+        assert done.stderr.startswith(f"trace_page: {tmp_path / name}: "), done.stderr
+        assert not (tmp_path / name).with_suffix(".html").exists()
 
 
 def test_spans_past_the_limit_are_counted_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
