@@ -197,18 +197,28 @@ class Trace:
         return trace
 
     def write(self, path: str | os.PathLike[str]) -> str:
-        """Save the JSON to `path`; returns the path."""
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.to_json(indent=1))
-        return os.fspath(path)
+        """Save the JSON to `path` (whole or not at all: `_save`); returns the path."""
+        return _save(path, self.to_json(indent=1))
 
     def page(self, path: str | os.PathLike[str]) -> str:
         """Write the trace page (one self-contained HTML file, trace_page.py) to `path`."""
         from .trace_page import render
 
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(render(self.to_dict()))
-        return os.fspath(path)
+        return _save(path, render(self.to_dict()))
+
+
+def _save(path: str | os.PathLike[str], text: str) -> str:
+    """Write `text` to a file beside `path`, then rename it over `path`: a crash or a full disk
+    never leaves a half-written trace where a whole one was, and readers never see one."""
+    tmp = f"{os.fspath(path)}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            os.remove(tmp)
+    return os.fspath(path)
 
 
 async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any, fields: Span | None = None) -> Any:

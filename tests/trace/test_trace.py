@@ -253,6 +253,40 @@ def test_json_round_trips_and_is_versioned(tmp_path: Path) -> None:
             Trace.from_dict(bad)
 
 
+def test_write_and_page_replace_a_file_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trace = Trace.from_dict(trace_of("030")[0])
+    json_path, page_path = tmp_path / "t.json", tmp_path / "t.html"
+    trace.write(json_path), trace.page(page_path)
+    before = json_path.read_text(encoding="utf-8"), page_path.read_text(encoding="utf-8")
+
+    monkeypatch.setattr("agentkit_min.trace.open", lambda f, mode, **k: _Failing(open(f, mode, **k)), raising=False)
+    for write, path in ((trace.write, json_path), (trace.page, page_path)):
+        with pytest.raises(OSError, match="No space left"):
+            write(path)
+    monkeypatch.undo()
+    assert (json_path.read_text(encoding="utf-8"), page_path.read_text(encoding="utf-8")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.html", "t.json"]  # no temporary file left
+    with pytest.raises(FileNotFoundError):
+        trace.write(tmp_path / "no-such-dir" / "t.json")
+
+
+class _Failing:
+    """A file whose writes fail half-way, as on a full disk: half the text is written first."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+
+    def __enter__(self) -> _Failing:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.file.close()
+
+    def write(self, text: str) -> int:
+        self.file.write(text[:len(text) // 2])
+        raise OSError(28, "No space left on device")
+
+
 def _with_span(trace: dict[str, Any], i: int, **fields: Any) -> dict[str, Any]:
     spans = [dict(s) for s in trace["spans"]]
     spans[i].update(fields)
