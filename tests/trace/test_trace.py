@@ -223,6 +223,59 @@ def test_concurrent_leaves_keep_their_parent_and_the_stack() -> None:
     assert shape(data) == [["agent:A", ["inference:scripted", ["tool:t", ["mcp:a", "mcp:b"]], "inference:scripted"]]]
 
 
+def test_concurrent_runs_each_record_only_their_own_spans() -> None:
+    """60 network runs interleaved on one loop (tools that sleep and make leaf spans), and 4 threads
+    running more: no span or leaf of one run reaches another's trace."""
+    async def lookup(args: dict[str, Any], ctx: Any) -> str:
+        async def slow(delay: float) -> float:
+            await asyncio.sleep(delay)
+            return delay
+        await traced("mcp", f"fetch-{args['n']}", slow, (args["n"] % 5) / 1000)
+        return f"found {args['n']}"
+
+    tool = create_tool(name="lookup", handler=lookup)
+
+    def network_for(n: int) -> Any:
+        model = ScriptedModel([tool_call("lookup", {"n": n}, id=f"c{n}"), text(f"answer {n}")])
+        agent = create_agent(name=f"A{n}", system="s", model=model, tools=[tool])
+        return create_network(agents=[agent], name=f"net{n}",
+                              router=lambda args: agent if args.call_count < 2 else None)
+
+    def check(n: int, trace: Trace) -> None:
+        data = trace.to_dict()
+        well_formed(data)
+        assert shape(data) == [[f"network:net{n}", [
+            "route:<lambda>", [f"agent:A{n}", ["inference:scripted", ["tool:lookup", [f"mcp:fetch-{n}"]]]],
+            "route:<lambda>", [f"agent:A{n}", ["inference:scripted"]], "route:<lambda>"]]]
+        assert kinds(data, "tool")[0]["input"] == {"n": n} and kinds(data, "tool")[0]["output"] == {"data": f"found {n}"}
+        assert kinds(data, "agent")[1]["output"][-1]["content"] == f"answer {n}"
+
+    async def many(ns: range) -> list[Any]:
+        return await asyncio.wait_for(asyncio.gather(*(network_for(n).run(f"q{n}") for n in ns)), timeout=60)
+
+    runs = asyncio.run(many(range(60)))
+    for n, run in enumerate(runs):
+        check(n, run.trace)
+        assert run.trace.to_dict()["spans"][0]["input"] == f"q{n}"
+    done: dict[int, Trace] = {}
+
+    def in_thread(first: int) -> None:
+        for n in range(first, first + 5):
+            done[n] = network_for(n).run_sync(f"q{n}").trace
+
+    import threading
+
+    threads = [threading.Thread(target=in_thread, args=(100 + 5 * k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(done) == list(range(100, 120))
+    for n, trace in done.items():
+        check(n, trace)
+    assert CURRENT.get() is None
+
+
 def test_the_context_is_given_back_after_runs_that_fail_early() -> None:
     a = create_agent(name="A", system="s", lifecycle={"enabled": lambda args: False})
     network = create_network(agents=[a], default_model=ScriptedModel([]))
