@@ -90,6 +90,13 @@ def test_deltas_are_published_as_they_arrive_and_add_up_to_the_result(provider: 
     assert [c["event"] for c in chunks if c["event"] == "tool_call.output.delta"] == ["tool_call.output.delta"] * 2
     assert events_of(chunks, "usage.updated")[0]["usage"] == dict(usage)
     assert [c["sequenceNumber"] for c in chunks] == list(range(len(chunks)))
+    spans = result.trace.to_dict()["spans"]  # the streamed inference is traced as a whole one
+    assert [s["kind"] for s in spans] == ["agent", "inference", "tool", "tool"]
+    inference = spans[1]
+    assert (inference["model"], inference["provider"], inference["status"]) == (MODELS[provider], provider, "ok")
+    assert inference["output"] == json.loads(json.dumps(expected)) and inference["usage"] == dict(usage)
+    assert [(a["attempt"], a["status"], a["error"]) for a in inference["attempts"]] == [(1, 200, None)]
+    assert [(s["name"], s["call_id"], s["parent"]) for s in spans[2:]] == [(c["name"], c["id"], 0) for c in calls]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
