@@ -90,6 +90,7 @@ def test_deltas_are_published_as_they_arrive_and_add_up_to_the_result(provider: 
     assert [c["event"] for c in chunks if c["event"] == "tool_call.output.delta"] == ["tool_call.output.delta"] * 2
     assert events_of(chunks, "usage.updated")[0]["usage"] == dict(usage)
     assert [c["sequenceNumber"] for c in chunks] == list(range(len(chunks)))
+    assert result.trace is not None
     spans = result.trace.to_dict()["spans"]  # the streamed inference is traced as a whole one
     assert [s["kind"] for s in spans] == ["agent", "inference", "tool", "tool"]
     inference = spans[1]
