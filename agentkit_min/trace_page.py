@@ -32,7 +32,9 @@ def render(trace: dict[str, Any]) -> str:
     """The HTML page of `trace` (the JSON of `Trace.to_dict()`)."""
     with open(os.path.join(os.path.dirname(__file__), "trace_page.html"), encoding="utf-8") as file:
         template = file.read()
-    data = json.dumps(_cut(trace), ensure_ascii=False)  # "<" escaped: no "</script>" from the data
+    # every span is shown; what is cut are the values inside them (a spans list over ITEMS is not one)
+    shown = {**trace, "spans": [{k: _cut(v, 1) for k, v in span.items()} for span in trace.get("spans", [])]}
+    data = json.dumps(shown, ensure_ascii=False)  # "<" escaped: no "</script>" from the data
     return template.replace("/*TRACE*/null", data.replace("<", "\\u003c"), 1)
 
 

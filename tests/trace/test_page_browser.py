@@ -167,3 +167,19 @@ def test_screenshot_artifact(chromium: str, page: Any, tmp_path: Path) -> None:
     staged = artifacts / f".trace-page.{os.getpid()}.png"  # same directory, so the rename is atomic
     staged.write_bytes(data)
     os.replace(staged, artifacts / "trace-page.png")  # a concurrent run sees one whole PNG
+
+
+def test_a_long_run_shows_every_span(chromium: str, tmp_path: Path) -> None:
+    """More spans than the page cuts a list at (trace_page.ITEMS): each is still rendered, once."""
+    tool = create_tool(name="rows", handler=lambda args, ctx: [{"n": i} for i in range(150)])
+    model = ScriptedModel([tool_call("rows", {}, id=f"c{i}") for i in range(40)])
+    a = create_agent(name="A", system="s", model=model, tools=[tool])
+    run = create_network(agents=[a], router=lambda args: a if args.call_count < 40 else None).run_sync("go")
+    done = browse(chromium, "--dump-dom", Path(run.trace.page(tmp_path / "long.html")).as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Elements()
+    dom.feed(done.stdout)
+    spans = run.trace.to_dict()["spans"]
+    assert len(spans) > 100
+    assert [(e["kind"], e["status"]) for e in dom.found] == [(s["kind"], s["status"]) for s in spans]
+    assert "truncated: 50 more items" in dom.found[-2]["text"]  # the last tool's result, cut inside

@@ -509,6 +509,28 @@ def test_page_cuts_large_values_and_notes_their_size() -> None:
     assert len(page) < 100_000
 
 
+def page_data(page: str) -> dict[str, Any]:
+    """The trace a page embeds, as its script reads it."""
+    data: dict[str, Any] = json.loads(page.split("const TRACE = ", 1)[1].split(";\n", 1)[0])
+    return data
+
+
+def test_page_shows_every_span_of_a_long_run_and_cuts_only_values_inside_them() -> None:
+    rows = [{"n": i} for i in range(150)]
+    tool = create_tool(name="rows", handler=lambda args, ctx: rows)
+    model = ScriptedModel([tool_call("rows", {}, id=f"c{i}") for i in range(40)])
+    a = create_agent(name="A", system="s", model=model, tools=[tool])
+    run = create_network(agents=[a], router=lambda args: a if args.call_count < 40 else None).run_sync("go")
+    data = run.trace.to_dict()
+    assert len(data["spans"]) == 1 + 41 + 40 * 3  # more than a list is cut at (ITEMS)
+    shown = page_data(render(data))["spans"]
+    assert [(s["id"], s["kind"], s["parent"]) for s in shown] == [(s["id"], s["kind"], s["parent"])
+                                                                for s in data["spans"]]
+    tools = [s for s in shown if s["kind"] == "tool"]
+    assert len(tools) == 40 and all(len(t["output"]["data"]) == 101 for t in tools)  # 100 rows, then the note
+    assert tools[0]["output"]["data"][-1].startswith("… [truncated: 50 more items")
+
+
 def test_page_data_cannot_close_the_script_element() -> None:
     trace = Trace("t")
     span = trace.begin("network", "</script><script>alert(1)</script><!--", {"input": "x"})
