@@ -9,6 +9,7 @@ the GenAI semantic conventions. Message contents only when opted in, as those co
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from opentelemetry import trace as otel
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 __all__ = ["configure"]
+log = logging.getLogger(__name__)
 
 _settings: dict[str, Any] = {"provider": None, "capture": None, "unset_until": 0.0}
 _PROVIDERS = {"azure-openai": "azure.ai.openai", "gemini": "gcp.gemini", "grok": "x_ai"}
@@ -50,10 +52,37 @@ class Bridge:
     """Mirrors one trace's spans as OpenTelemetry spans (called by `Trace.begin` and `end`)."""
 
     def __init__(self, tracer: Any, capture: bool) -> None:
-        self.tracer, self.capture = tracer, capture
+        self.tracer, self.capture, self.failed = tracer, capture, False
 
-    def start(self, kind: str, name: str, span: dict[str, Any], content: Any) -> tuple[Any, Any]:
-        """Start and make current the span of a trace span (so what runs inside nests in it)."""
+    def start(self, kind: str, name: str, span: dict[str, Any], content: Any) -> tuple[Any, Any] | None:
+        """Start and make current the span of a trace span (so what runs inside nests in it);
+        None if the OpenTelemetry SDK raised (a span processor's bug must not fail the run)."""
+        try:
+            return self._start(kind, name, span, content)
+        except Exception as exc:
+            self._failed("start", kind, exc)
+            return None
+
+    def end(self, kind: str, span: dict[str, Any], error: dict[str, str] | None,
+            handle: tuple[Any, Any] | None) -> None:
+        """End the span `start` returned; its context is detached even if the SDK raises."""
+        if handle is None:
+            return
+        try:
+            self._end(kind, span, error, handle[0])
+        except Exception as exc:
+            self._failed("end", kind, exc)
+        finally:
+            context.detach(handle[1])
+
+    def _failed(self, where: str, kind: str, exc: Exception) -> None:
+        # the type only: a processor's message may quote attributes (contents, when captured)
+        (log.debug if self.failed else log.warning)(
+            "OpenTelemetry raised %s when a %r span was to %s; the run goes on (spans may be missing)",
+            type(exc).__name__, kind, where)
+        self.failed = True
+
+    def _start(self, kind: str, name: str, span: dict[str, Any], content: Any) -> tuple[Any, Any]:
         attrs: dict[str, Any] = {"agentkit.span.kind": kind}
         if kind in _OPS:
             op, key = _OPS[kind]
@@ -76,9 +105,8 @@ class Bridge:
                                          else SpanKind.INTERNAL, attributes=attrs)
         return started, context.attach(otel.set_span_in_context(started))
 
-    def end(self, kind: str, span: dict[str, Any], error: dict[str, str] | None, handle: tuple[Any, Any]) -> None:
-        """End the span `start` returned with what the trace span learnt by its end."""
-        started, token = handle
+    def _end(self, kind: str, span: dict[str, Any], error: dict[str, str] | None, started: Any) -> None:
+        """Set on the span what the trace span learnt by its end, and end it."""
         usage = span.get("usage") or {}
         for key in ("input_tokens", "output_tokens"):
             if key in usage:
@@ -100,7 +128,6 @@ class Bridge:
             started.set_attribute("error.type", error["type"])
             started.set_status(Status(StatusCode.ERROR, error["message"]))
         started.end()
-        context.detach(token)
 
 
 def _messages(messages: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="opentelemetry-sdk is a dev dependency (pyproject.toml)")
 
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
@@ -186,3 +186,42 @@ def test_no_spans_without_a_configured_provider() -> None:
 
     assert otel._settings["provider"] is None
     assert Trace("t")._reader is None  # installed, but no tracer provider set: no bridge reading each event
+
+
+class _Broken(SpanProcessor):
+    """A span processor with a bug: it raises when a span starts, or when one ends."""
+
+    def __init__(self, when: str) -> None:
+        self.when = when
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        if self.when == "start":
+            raise RuntimeError("processor bug sk-secret-0123456789abcdef")
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.when == "end":
+            raise RuntimeError("processor bug sk-secret-0123456789abcdef")
+
+
+@pytest.mark.parametrize("when", ["start", "end"])
+def test_a_span_processor_that_raises_does_not_fail_the_run(when: str, caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry import trace as otel_trace
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))  # first: it sees each end before the bug
+    provider.add_span_processor(_Broken(when))
+    otel.configure(tracer_provider=provider)
+    try:
+        trace, error = trace_of("030")
+    finally:
+        otel.configure()
+        provider.shutdown()
+    assert error is None and trace["spans"][0]["status"] == "ok"  # the run and its trace, whole
+    assert [s["kind"] for s in trace["spans"]] == [s["kind"] for s in trace_of("030")[0]["spans"]]
+    warnings = [r for r in caplog.records if r.name == "agentkit_min.otel" and r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "RuntimeError" in warnings[0].getMessage()  # once, the type only
+    assert "sk-secret" not in caplog.text
+    if when == "end":  # spans were started and ended (the processor raised after): all exported
+        assert len(memory.get_finished_spans()) == len(trace["spans"])
+    assert otel_trace.get_current_span() is otel_trace.INVALID_SPAN  # every context was detached
