@@ -69,7 +69,10 @@ class Bridge:
         if handle is None:
             return
         try:
-            self._end(kind, span, error, handle[0])
+            try:
+                self._end(kind, span, error, handle[0])
+            finally:  # ended even if an attribute could not be set
+                handle[0].end()
         except Exception as exc:
             self._failed("end", kind, exc)
         finally:
@@ -106,7 +109,7 @@ class Bridge:
         return started, context.attach(otel.set_span_in_context(started))
 
     def _end(self, kind: str, span: dict[str, Any], error: dict[str, str] | None, started: Any) -> None:
-        """Set on the span what the trace span learnt by its end, and end it."""
+        """Set on the span what the trace span learnt by its end."""
         usage = span.get("usage") or {}
         for key in ("input_tokens", "output_tokens"):
             if key in usage:
@@ -121,13 +124,13 @@ class Bridge:
         for attempt in span.get("attempts", ()):
             started.add_event("agentkit.http.attempt", {k: v for k, v in attempt.items() if v is not None})
         if self.capture and kind == "inference":
-            started.set_attribute("gen_ai.output.messages", json.dumps(_messages(span.get("output") or [])))
+            output = json.dumps(_messages(span.get("output") or []), default=str)
+            started.set_attribute("gen_ai.output.messages", output)
         if self.capture and kind == "tool":
             started.set_attribute("gen_ai.tool.call.result", json.dumps(span.get("output"), default=str))
         if error is not None:
             started.set_attribute("error.type", error["type"])
             started.set_status(Status(StatusCode.ERROR, error["message"]))
-        started.end()
 
 
 def _messages(messages: Any) -> list[dict[str, Any]]:
@@ -142,6 +145,6 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
                                                    "response": m.get("content")}]})
         else:
             content = m.get("content")
-            out.append({"role": m.get("role", "user"), "parts": [{"type": "text", "content": content if
-                                                                  isinstance(content, str) else json.dumps(content)}]})
+            text = content if isinstance(content, str) else json.dumps(content, default=str)
+            out.append({"role": m.get("role", "user"), "parts": [{"type": "text", "content": text}]})
     return out

@@ -225,3 +225,15 @@ def test_a_span_processor_that_raises_does_not_fail_the_run(when: str, caplog: p
     if when == "end":  # spans were started and ended (the processor raised after): all exported
         assert len(memory.get_finished_spans()) == len(trace["spans"])
     assert otel_trace.get_current_span() is otel_trace.INVALID_SPAN  # every context was detached
+
+
+def test_a_span_whose_attributes_cannot_be_set_is_still_ended(exporter: InMemorySpanExporter,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """A custom model's odd usage (not a number) fails the attribute, not the span or the run."""
+    odd: Any = {"input_tokens": "many"}
+    model = ScriptedModel([reply(text("hi"), usage=odd)])
+    result = create_agent(name="A", system="s", model=model).run_sync("go")
+    assert result.output == [text("hi")] and result.trace is not None
+    names = sorted(s.name for s in exporter.get_finished_spans())
+    assert names == ["chat scripted", "invoke_agent A"]  # both ended and exported
+    assert [r.levelname for r in caplog.records if r.name == "agentkit_min.otel"] == ["WARNING"]
