@@ -140,9 +140,9 @@ class Agent:
                 await traced("history", "append_results", append, hctx, fields={"thread_id": hctx.thread_id})
             if root is None:
                 run.trace.push((clock(), result))  # the span closes (cancelled: the root closes it)
-        except Exception as exc:  # not BaseException: durable engines pause runs by raising
+        except BaseException as exc:  # the trace ends with whatever ended the run (a cancel too: spec/trace.md)
             run.trace.fail(span, exc)
-            if standalone:
+            if standalone and isinstance(exc, Exception):  # not a BaseException: durable engines pause runs by raising
                 await run._emit("run.failed", scope="agent", runId=run.agent_run_id, name=self.name,
                                 error=str(exc), recoverable=False)
             raise

@@ -203,10 +203,11 @@ class NetworkRun:
                 self._stack += await self._next_agents(input, router)
             if ctx is not None:
                 await save_thread(self.history, ctx, self.initial_result_count)
-        except Exception as exc:  # not BaseException: a durable engine pauses runs by raising
+        except BaseException as exc:  # the trace ends with whatever ended the run (a cancel too: spec/trace.md)
             self.trace.end(root, None, exc)
-            await self._emit("run.failed", scope="network", runId=self.run_id,
-                             error=str(exc), recoverable=False)
+            if isinstance(exc, Exception):  # not a BaseException: a durable engine pauses runs by raising
+                await self._emit("run.failed", scope="network", runId=self.run_id,
+                                 error=str(exc), recoverable=False)
             raise
         finally:
             self._requests.clear()  # not kept with the finished run

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
-from agentkit_min import create_agent, create_tool, otel  # noqa: E402
+from agentkit_min import create_agent, create_network, create_tool, otel  # noqa: E402
 from agentkit_min.testing import ScriptedModel, reply, text, tool_call  # noqa: E402
 from tests.trace.cases import trace_of  # noqa: E402
 
@@ -237,3 +237,24 @@ def test_a_span_whose_attributes_cannot_be_set_is_still_ended(exporter: InMemory
     names = sorted(s.name for s in exporter.get_finished_spans())
     assert names == ["chat scripted", "invoke_agent A"]  # both ended and exported
     assert [r.levelname for r in caplog.records if r.name == "agentkit_min.otel"] == ["WARNING"]
+
+
+def test_a_cancelled_run_ends_its_spans_with_the_trace_s_statuses(exporter: InMemorySpanExporter) -> None:
+    traces: list[Any] = []
+
+    async def stalls(args: Any, ctx: Any) -> str:
+        traces.append(ctx.network.trace)
+        await asyncio.sleep(30)
+        return "never"
+
+    a = create_agent(name="A", system="s", model=ScriptedModel([tool_call("stalls", {}, id="c1")]),
+                     tools=[create_tool(name="stalls", handler=stalls)])
+    net = create_network(agents=[a], router=lambda args: a if args.call_count < 1 else None)
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(net.run("go"), timeout=0.3))
+    trace = traces[0].to_dict()
+    assert trace["spans"][0]["error"]["type"] == "CancelledError"
+    spans = finished(exporter)
+    matches_trace(trace, spans)  # the root too: ERROR, not ended "ok" before the cancel was known
+    assert [(s.attributes or {}).get("error.type") for s in spans] == [
+        (t.get("error") or {}).get("type") for t in trace["spans"]]

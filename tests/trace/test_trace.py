@@ -461,6 +461,23 @@ def test_a_cancelled_run_fails_the_spans_it_left_open() -> None:
     assert all(s["duration_ms"] is not None for s in spans)
 
 
+def test_a_cancelled_standalone_run_fails_its_root_and_the_tool_it_was_in() -> None:
+    traces: list[Trace] = []
+
+    async def stalls(args: Any, ctx: Any) -> str:
+        traces.append(ctx.network.trace)
+        await asyncio.sleep(30)
+        return "never"
+
+    a = create_agent(name="A", system="s", model=ScriptedModel([tool_call("stalls", {}, id="c1"), text("x")]),
+                     tools=[create_tool(name="stalls", handler=stalls)])
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(a.run("go", max_iter=2), timeout=0.3))
+    spans = traces[0].to_dict()["spans"]
+    assert [(s["kind"], s["status"], (s.get("error") or {}).get("type")) for s in spans] == [
+        ("agent", "error", "CancelledError"), ("inference", "ok", None), ("tool", "error", "CancelledError")]
+
+
 # --- secrets and size -------------------------------------------------------------------------
 
 def test_no_api_key_reaches_a_trace_or_its_page(monkeypatch: pytest.MonkeyPatch) -> None:
