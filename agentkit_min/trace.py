@@ -34,8 +34,9 @@ _clock = clock = time.perf_counter  # `clock`: what call sites time `push` event
 CURRENT: ContextVar[Trace | None] = ContextVar("agentkit_min_trace", default=None)
 """The trace of the run in progress, for code outside the loop (MCP client, history, HTTP)."""
 
-# Key shapes scrubbed from serialised traces, besides *_API_KEY-style environment values.
-_KEY = r"\b(?:sk-[\w-]{16,}|AIza[\w-]{30,}|xai-[\w]{20,})|(?<=Bearer )[\w.~+/-]{12,}"
+# Key shapes scrubbed from serialised traces (Inngest's signing keys too), besides the values of
+# *_KEY, *_TOKEN, *_SECRET and *_PASSWORD environment variables (INNGEST_SIGNING_KEY, ...).
+_KEY = r"\b(?:sk-[\w-]{16,}|AIza[\w-]{30,}|xai-[\w]{20,}|signkey-\w+-[0-9a-f]{16,})|(?<=Bearer )[\w.~+/-]{12,}"
 _probe: list[Any] = []  # [the otel module or None], found on first use
 _LOCK = threading.RLock()  # reading events as they come (`Trace._live`) or all at once (`_read`)
 _routing: list[Any] = []
@@ -253,7 +254,7 @@ def model_label(model: Any) -> tuple[str, Any]:
 
 def _scrub(text: str) -> str:
     for name, value in os.environ.items():
-        if len(value) >= 8 and name.endswith(("API_KEY", "_TOKEN", "_SECRET")) and value in text:
+        if len(value) >= 8 and name.endswith(("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")) and value in text:
             text = text.replace(value, "<redacted>")
     return re.sub(_KEY, "<redacted>", text)
 

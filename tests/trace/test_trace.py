@@ -509,6 +509,20 @@ def test_key_shapes_are_scrubbed_without_the_environment() -> None:
     dumped = trace.to_json()
     assert "abcdefghijklmnop" not in dumped and "abc.def-ghi_jkl123" not in dumped
     assert dumped.count("<redacted>") == 2
+    signing = "signkey-prod-" + "0123456789abcdef" * 4  # constructed: Inngest's signing key shape
+    trace = Trace("t")
+    trace.end(trace.begin("network", "n", {"input": f"key {signing}."}))
+    assert signing[13:] not in trace.to_json() and "key <redacted>." in trace.to_json()
+
+
+def test_secret_environment_values_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ["INNGEST_SIGNING_KEY", "INNGEST_EVENT_KEY", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "DB_PASSWORD",
+             "APP_SECRET"]
+    for i, name in enumerate(names):
+        monkeypatch.setenv(name, f"value-{i}-not-a-known-shape")
+    trace = Trace("t")
+    trace.end(trace.begin("network", "n", {"input": " ".join(f"value-{i}-not-a-known-shape" for i in range(6))}))
+    assert "not-a-known-shape" not in trace.to_json() and trace.to_json().count("<redacted>") == 6
 
 
 def test_page_cuts_large_values_and_notes_their_size() -> None:
