@@ -24,7 +24,7 @@ from ._aio import maybe_await, run_sync
 from .errors import UsageError
 from .history import HistoryContext, initialize_thread, load_thread
 from .lifecycle import AgentArgs, Lifecycle, LifecycleHooks, ResultArgs, StartArgs, parse_lifecycle
-from .messages import Message, Usage, UserMessage, input_content, message_text
+from .messages import Message, Usage, UserMessage, check_run_args, input_content, message_text
 from .model import Model, ModelResponse
 from ._request import handed, next_request, untouched
 from .result import AgentResult, _Joined
@@ -102,6 +102,10 @@ class Agent:
         standalone = network is None
         if network is None:
             from .network import NetworkRun  # here: network.py imports this module
+
+            check_run_args(f"agent {self.name!r} run", input, state, (State,))
+            if type(max_iter) is not int or max_iter < 0:
+                raise UsageError(f"agent {self.name!r} run: max_iter must be an int >= 0, got {max_iter!r}")
 
             network = NetworkRun.standalone(self, state or State(), step)
         run, hctx, content = network, None, input_content(input)

@@ -193,3 +193,15 @@ class UserMessage:
 def input_content(value: str | UserMessage) -> str:
     """The text of a run's input, whether it is a string or a UserMessage."""
     return value.content if isinstance(value, UserMessage) else value
+
+
+def check_run_args(where: str, input: Any, state: Any, state_types: tuple[type, ...]) -> None:
+    """Raise UsageError, early, for a run input that is not a str or a UserMessage, or a
+    `state` that is none of `state_types` (nor None)."""
+    from .errors import UsageError
+
+    if not isinstance(input, (str, UserMessage)):
+        raise UsageError(f"{where}: input must be a str or a UserMessage, got {type(input).__name__}")
+    if state is not None and not isinstance(state, state_types):
+        names = " or ".join(t.__name__ for t in state_types)
+        raise UsageError(f"{where}: state must be a {names} (or None for a new one), got {type(state).__name__}")

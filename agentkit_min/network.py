@@ -25,7 +25,7 @@ from .agent import Agent
 from .errors import RoutingError, UsageError
 from .history import HistoryContext, append_user_message, initialize_thread, load_thread, save_thread
 from .lifecycle import AgentArgs, ResultArgs, RouterArgs
-from .messages import UserMessage, input_content, new_id
+from .messages import UserMessage, check_run_args, input_content, new_id
 from .model import Model
 from .result import NEW_ID
 from .routing import Router, RoutingAgent, get_default_routing_agent
@@ -57,6 +57,9 @@ class Network(Generic[T]):
                  history: History | None = None) -> None:
         self.name, self.description = name, description
         self.agents: dict[str, Agent] = {}
+        if isinstance(agents, (str, bytes, dict)) or not hasattr(agents, "__iter__"):
+            raise UsageError(f"create_network({name!r}): agents must be a list of agents made with create_agent, "
+                             f"got {type(agents).__name__}")
         for agent in agents:
             self.add_agent(agent)
         self.default_model = default_model
@@ -95,6 +98,7 @@ class Network(Generic[T]):
         `state` may be a State (used and mutated as-is), its JSON (`State.to_dict()`), or None
         (a clone of `default_state`). `router` overrides the network's router for this run.
         """
+        check_run_args(f"network {self.name!r} run", input, state, (State, dict))
         if isinstance(state, dict):
             chosen: State[Any] = State.from_dict(state)
         else:

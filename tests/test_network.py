@@ -276,3 +276,21 @@ def test_bad_router_return_and_bad_max_iter() -> None:
         create_network(agents=[a], default_model=ScriptedModel([]), router=lambda args: "a").run_sync("x")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="max_iter"):
         create_network(agents=[a], max_iter=-1)
+
+
+@pytest.mark.parametrize(("call", "named"), [
+    (lambda a: create_network(agents=None), "agents must be a list of agents .* got NoneType"),  # type: ignore[arg-type]
+    (lambda a: create_network(agents=a), "agents must be a list of agents .* got Agent"),
+    (lambda a: create_network(agents=[a]).run_sync(5), "'default' run: input must be a str or a UserMessage"),  # type: ignore[arg-type]
+    (lambda a: create_network(agents=[a]).run_sync("x", state="s"), "state must be a State or dict .* got str"),
+    (lambda a: a.run_sync(None), "agent 'a' run: input must be a str or a UserMessage, got NoneType"),
+    (lambda a: a.run_sync("x", state={}), "agent 'a' run: state must be a State .* got dict"),
+    (lambda a: a.run_sync("x", max_iter=-3), "max_iter must be an int >= 0, got -3"),
+    (lambda a: a.run_sync("x", max_iter=2.5), "max_iter must be an int >= 0, got 2.5"),
+])
+def test_bad_run_arguments_are_usage_errors_before_any_request(call: Any, named: str) -> None:
+    model = ScriptedModel([text("never")])
+    a = create_agent(name="a", system="s", model=model)
+    with pytest.raises(UsageError, match=named):
+        call(a)
+    assert model.requests == []
