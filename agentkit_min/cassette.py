@@ -69,7 +69,10 @@ class Cassette:
     @classmethod
     def load(cls, path: str | Path, filtered_query: Sequence[str] = DEFAULT_FILTERED_QUERY) -> Cassette:
         """Read a vcrpy cassette (JSON, or YAML as vcrpy writes it); UsageError if it is not one."""
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:  # a binary or mis-encoded file: cassettes are UTF-8 text
+            raise UsageError(f"{path} is not a cassette: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         is_yaml = not text.lstrip().startswith("{")  # JSON is YAML too, but json.loads is exact
         try:
             data = yaml_loads(text, str(path)) if is_yaml else json.loads(text)

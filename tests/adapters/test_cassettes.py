@@ -213,3 +213,6 @@ def test_player_rejects_files_that_are_not_cassettes(tmp_path: Path) -> None:
     bad.write_text('{"interactions": [{"request": {}}]}')
     with pytest.raises(UsageError, match="malformed interaction"):
         Cassette.load(bad)
+    bad.write_bytes(b"\xff\xfe\x00 a binary file")
+    with pytest.raises(UsageError, match=r"is not a cassette: not UTF-8 text \(invalid start byte at byte 0\)"):
+        Cassette.load(bad)
