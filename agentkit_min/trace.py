@@ -211,15 +211,20 @@ class Trace:
 def _save(path: str | os.PathLike[str], text: str) -> str:
     """Write `text` to a file beside `path`, then rename it over `path`: a crash or a full disk
     never leaves a half-written trace where a whole one was, and readers never see one."""
-    tmp = f"{os.fspath(path)}.{os.getpid()}.{threading.get_ident()}.tmp"
+    import tempfile
+
+    target = os.fspath(path)
+    # a fresh name made with O_EXCL (mkstemp): no one else's file or link is opened in a shared /tmp
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp",
+                               dir=os.path.dirname(target) or ".")
     try:
-        with open(tmp, "w", encoding="utf-8") as file:
+        with open(fd, "w", encoding="utf-8") as file:
             file.write(text)
-        os.replace(tmp, path)
+        os.replace(tmp, target)  # mode 0600, mkstemp's: a trace holds the run's conversation
     finally:
         with suppress(FileNotFoundError):
             os.remove(tmp)
-    return os.fspath(path)
+    return target
 
 
 async def traced(kind: str, name: str, fn: Callable[..., Any], *args: Any, fields: Span | None = None) -> Any:

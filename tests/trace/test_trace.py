@@ -323,6 +323,23 @@ def test_write_and_page_replace_a_file_whole_or_not_at_all(tmp_path: Path, monke
         trace.write(tmp_path / "no-such-dir" / "t.json")
 
 
+def test_a_saved_trace_is_private_and_never_written_through_a_link(tmp_path: Path) -> None:
+    """A shared /tmp: the file is created afresh (mkstemp, O_EXCL), mode 0600 (it holds the run's
+    conversation), and a link someone left at the path is replaced, not followed."""
+    import stat
+
+    trace = Trace.from_dict(trace_of("030")[0])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "trace.json"
+    link.symlink_to(victim)
+    trace.write(link)
+    assert victim.read_text(encoding="utf-8") == "keep me" and not link.is_symlink()
+    assert json.loads(link.read_text(encoding="utf-8"))["format"] == FORMAT
+    assert stat.S_IMODE(link.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trace.json", "victim.txt"]
+
+
 class _Failing:
     """A file whose writes fail half-way, as on a full disk: half the text is written first."""
 
