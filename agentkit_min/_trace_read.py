@@ -50,11 +50,13 @@ class Reader:
         i, stack = 0, self.stack
         while i < len(items):
             head = items[i]
-            if type(head) is float:  # the innermost open span closes
+            if type(head) is float:  # the innermost open span closes (an inference: output, usage)
                 self.last = head
-                if stack and not stack[-1].generic:
-                    self._close(stack[-1], head, None, items[i + 1])
-                i += 2
+                top = stack[-1] if stack and not stack[-1].generic else None
+                inference = top is not None and top.kind == "inference"
+                if top is not None:
+                    self._close(top, head, None, (items[i + 1], items[i + 2]) if inference else items[i + 1])
+                i += 3 if inference else 2
             elif type(head) is str:  # a start of None: the time of the event before it
                 start = self.last if items[i + 2] is None else items[i + 2]
                 self._open(head, items[i + 1], start, items[i + 3], items[i + 4], False, False)
@@ -140,7 +142,7 @@ def fields_of(span: Open) -> Span:
     """A span's own fields (spec/trace.md) from what its events hold: for a `begin` span its dict;
     route: label (name, router kind), a = call_count, value = names; agent: a = input, value = its
     result; inference: label (model, name, provider), a = prompt, b = messages sent, value = the
-    response; tool: a = the call, value = the result content."""
+    response's (output, usage); tool: a = the call, value = the result content."""
     kind, a, value = span.kind, span.a, span.value
     if span.generic:
         fields = dict(a)
@@ -151,9 +153,9 @@ def fields_of(span: Open) -> Span:
     elif kind == "agent":
         fields = {"input": a} if value is None else {"input": a, "output": value.output, "usage": value.usage}
     elif kind == "inference":
-        output = None if value is None else value.output
+        output, usage = (None, None) if value is None else value
         fields = {"model": span.label[1], "provider": span.label[2], "prompt": a, "messages": span.b,
-                  "output": output, "usage": None if value is None else value.usage,
+                  "output": output, "usage": usage,
                   "stop_reason": output[-1].get("stop_reason") if output else None}
     else:  # tool
         fields = {"call_id": a.get("id"), "input": a.get("input")}

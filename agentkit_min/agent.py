@@ -211,7 +211,7 @@ class Agent:
                 response = await chosen.infer(messages, list(tools.values()), self.tool_choice or "auto")
             else:
                 response = await self._infer(chosen, messages, tools, step, step_id, parts)
-            trace.push((clock(), response))  # and closes
+            trace.push((clock(), response.output, response.usage))  # and closes (its raw body is not kept)
             kept = untouched(messages, held)
             result = AgentResult(self.name, response.output, [], prompt=prompt,
                                  history=prior + current, raw=_raw(response.raw), usage=response.usage)

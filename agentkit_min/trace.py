@@ -54,7 +54,8 @@ class Trace:
       before it: a network's route starts when the step before it ended, its agent when the route
       ended (spec/trace.md: the loop's own steps are timed end to end, no gaps);
     - `end, value` closes the innermost open span (value: the route's names, the agent's result,
-      the inference's response, the tool's result content; an error content fails a tool);
+      the tool's result content, an error content failing the tool; an inference closes with
+      `end, output, usage`: the response itself, with its raw body, is not kept);
     - `fail(kind, error)`: the innermost open span of `kind` fails, with those inside it.
     An inference's call site pushes only while `len(events) < room`, else calls `begin_inference`:
     that is where the size bound is checked and OpenTelemetry gets its input messages. The root and

@@ -46,7 +46,7 @@ def record(trace: Trace, node: tuple[Any, ...], expected: list[list[Any]], paren
         if outcome == "raise":
             expected[me][2:] = ["left", None]  # the span failing around it closes it
             return True
-        trace.push((clock(), None))
+        trace.push((clock(), [], {}))  # output, usage: the response itself is not kept
         return False
     # as the loop: a route or agent starts at the time of the event before it (None), a tool at its own
     trace.push((kind, ("r", "code") if kind == "route" else kind, clock() if kind == "tool" else None,

@@ -403,6 +403,34 @@ def test_page_command_reports_bad_input_without_a_traceback(tmp_path: Path) -> N
         assert not (tmp_path / name).with_suffix(".html").exists()
 
 
+def test_a_trace_does_not_keep_the_provider_bodies_of_its_inferences() -> None:
+    """A provider's decoded body (`ModelResponse.raw`) is the result's business (as text); the
+    trace keeps only the output and usage it shows, else a long run holds every body twice."""
+    import gc
+    import weakref
+
+    from agentkit_min.model import ModelResponse
+
+    class Body:  # stands in for a decoded provider body
+        def __str__(self) -> str:
+            return "{}"
+
+    bodies: list[weakref.ref[Body]] = []
+
+    class Model:
+        async def infer(self, messages: Any, tools: Any, tool_choice: str) -> ModelResponse:
+            body = Body()
+            bodies.append(weakref.ref(body))
+            return ModelResponse(output=[text("hi")], raw=body, usage={"input_tokens": 3})
+
+    a = create_agent(name="A", system="s", model=Model())
+    run = create_network(agents=[a], router=lambda args: a if args.call_count < 3 else None).run_sync("go")
+    gc.collect()
+    assert len(bodies) == 3 and all(ref() is None for ref in bodies)  # while the run and its trace live on
+    inferences = kinds(run.trace.to_dict(), "inference")
+    assert [(s["output"], s["usage"]) for s in inferences] == [([text("hi")], {"input_tokens": 3})] * 3
+
+
 def test_spans_past_the_limit_are_counted_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("agentkit_min.trace.MAX_SPANS", 5)
     model = ScriptedModel([text("x")] * 10)
