@@ -15,7 +15,9 @@ development machines are shared and noisy.
 3. History: one run of N iterations (same setup) for N = 10 ... 3,000: time per iteration,
    its ratio to N = 10 (target <= 1.3x) and the memory a finished 3,000-iteration run keeps
    beyond the messages themselves (target <= 10 MiB; the baseline keeps the same messages,
-   made by the same model and tool, in a plain list). Beside it, the same ratio for a model
+   made by the same model and tool, in a plain list). The model there also hands back a decoded
+   provider body with each reply (`ModelResponse.raw`, a small OpenAI chat completion), as a
+   provider model does: what a real run keeps of it (the result's `raw` text) counts. Beside it, the same ratio for a model
    that keeps its request, so that every inference gets a new list of the whole history.
 4. 10,000 concurrent network runs (2 iterations each: a tool call, then a text answer), each
    with its own `ScriptedModel` that yields to the event loop once per inference, so every run
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import sys
 import time
@@ -159,11 +162,28 @@ async def default_router() -> None:
         await net.run("go")
 
 
+BODY = ('{"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini", "choices": '
+        '[{"index": 0, "finish_reason": "tool_calls", "logprobs": null, "message": {"role": "assistant", '
+        '"content": null, "refusal": null, "tool_calls": [{"id": "call_1", "type": "function", "function": '
+        '{"name": "add", "arguments": "{\\"a\\": 1, \\"b\\": 2}"}}]}}], "usage": {"prompt_tokens": 120, '
+        '"completion_tokens": 20, "total_tokens": 140, "prompt_tokens_details": {"cached_tokens": 0}, '
+        '"completion_tokens_details": {"reasoning_tokens": 0}}, "system_fingerprint": "fp_1"}')
+
+
+class BodyModel(FakeModel):
+    """FakeModel's replies, each with a freshly decoded provider body, as a provider model returns."""
+
+    async def infer(self, messages: Sequence[Message], tools: Sequence[Any], tool_choice: str) -> ModelResponse:
+        response = await super().infer(messages, tools, tool_choice)
+        response.raw = json.loads(BODY)
+        return response
+
+
 def kept_memory(n: int) -> tuple[int, int]:
     """Bytes still allocated after one finished n-iteration run is kept, and after keeping only
     the same messages (the model's replies and the tool results) in a list."""
     async def network() -> Any:
-        return await two_agent_network(FakeModel(), n).run("go")
+        return await two_agent_network(BodyModel(), n).run("go")
 
     async def messages_only() -> Any:
         return await messages_of(n)
