@@ -85,8 +85,11 @@ class StdioTransport:
                         self._inbox.put(parse_message(line))
                     except ProtocolError as exc:
                         logger.warning("MCP server %r wrote a non-JSON-RPC line to stdout: %s", self.command, exc)
-        except ProtocolError as exc:  # a line beyond the size limit
+        except ProtocolError as exc:  # a line beyond the size limit: the session is over
             self._inbox.fail(MCPConnectionError(f"MCP server {self._label!r}: {exc}"))
+            with contextlib.suppress(OSError):  # discarded to the end, so the pipe sees EOF and closes
+                while await stdout.read(64 * 1024):
+                    pass
             return
         except OSError as exc:
             self._inbox.fail(MCPConnectionError(f"stdout of MCP server {self._label!r} failed: {exc}"))
@@ -156,4 +159,6 @@ class StdioTransport:
                     break
                 except asyncio.TimeoutError:
                     continue
+            # the process is gone: its readers reach EOF at once (then its pipes close, not at GC)
+            await asyncio.wait(self._tasks, timeout=_GRACE)
         await cancel_all(self._tasks)

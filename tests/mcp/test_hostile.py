@@ -1,7 +1,7 @@
 """A remote MCP server controls the bytes: every attack here ends at once with a typed error.
 
-Oversized SSE events, per-server timeouts from `mcp_servers`, a 413 from a real server,
-cancellation reaching the server, a connection dying under a send (no stray asyncio errors),
+Oversized SSE events and stdio lines, per-server timeouts from `mcp_servers`, a 413 from a real
+server, cancellation reaching the server, a connection dying under a send (no stray asyncio errors),
 and WebSocket protocol violations reported with their close code. Servers bind 127.0.0.1; the
 hostile peers are constructed, not recorded. Every test is bounded by an outer timeout.
 """
@@ -14,6 +14,7 @@ import gc
 import hashlib
 import json
 import time
+import warnings
 from typing import Any, Awaitable, TypeVar
 
 import pytest
@@ -279,3 +280,40 @@ def test_websocket_violations_fail_the_call_at_once_with_the_close_code(kind: st
     for message in (first, later, sent):
         assert f"broke the WebSocket protocol (closed with {code})" in message, message
     assert "not open" not in sent
+
+
+# -- stdio: a line over the cap ends the session, and the child's pipes still close ---------------
+
+_FLOODER = """
+import json, sys
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg.get("method") == "initialize":
+        sys.stdout.write('{"jsonrpc": "2.0", "id": %d, "result": {"pad": "%s"}}\\n' % (msg["id"], "x" * 1_000_000))
+        sys.stdout.flush()
+"""
+
+
+def test_a_stdio_line_over_the_cap_is_a_typed_error_and_leaves_no_open_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server blocks writing a 1 MB line (over a 1 KiB cap here, 64 MiB by default): the call
+    fails with the cap named, and closing still reaps the process and closes its pipes (they were
+    left open, then reported at garbage collection once the loop was gone)."""
+    import sys
+
+    from agentkit_min.mcp import jsonrpc, stdio
+
+    monkeypatch.setattr(stdio, "NDJSONDecoder", lambda: jsonrpc.NDJSONDecoder(1024))
+    server = {"name": "flood", "timeout": 10, "transport": {"type": "stdio", "command": sys.executable,
+                                                           "args": ["-c", _FLOODER]}}
+
+    async def connect() -> None:
+        async with open_tools([server]):
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(MCPConnectionError, match="line longer than 1024 bytes"):
+        run(connect())
+    assert time.monotonic() - started < 5  # not the 10 s timeout
+    with warnings.catch_warnings():  # an unclosed subprocess transport warns at collection: an error
+        warnings.simplefilter("error", ResourceWarning)  # (pytest fails on the unraisable it becomes)
+        gc.collect()
