@@ -174,7 +174,8 @@ def test_timeout_sends_cancelled_and_ignores_the_late_answer() -> None:
     assert cancelled and cancelled[0]["params"]["requestId"] == late[0]["id"]
 
 
-def test_pagination_follows_cursors_and_stops_a_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pagination_follows_cursors_and_stops_a_loop(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     def pages(message: dict[str, Any]) -> Reply:
         cursor = (message.get("params") or {}).get("cursor")
         tool = {"name": f"t{cursor or 0}", "inputSchema": {"type": "object"}}
@@ -185,6 +186,8 @@ def test_pagination_follows_cursors_and_stops_a_loop(monkeypatch: pytest.MonkeyP
             return await client.list_tools()
 
     assert [t["name"] for t in run(listing(pages))] == ["t0", "tc1", "tc2"]
+    skipped = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(skipped) == 3 and "listed 1 tool(s) without a string 'name'; skipped: [{'bad': 'entry'}]" in skipped[0]
     monkeypatch.setattr(client_module, "_MAX_PAGES", 5)
     forever: Callable[[dict[str, Any]], Reply] = lambda m: [ok(m, {"tools": [], "nextCursor": "same"})]
     with pytest.raises(MCPError, match="5 pages"):
