@@ -15,15 +15,16 @@ trace is written as a page (`run.trace.page(path)`, spec/trace.md) and its path 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from typing import Any, Callable, TypedDict
 
 import _bootstrap  # noqa: F401
 
-from agentkit_min import (Agent, NetworkRun, RouterArgs, ToolContext, create_agent, create_network,
+from agentkit_min import (AgentKitError, Agent, NetworkRun, RouterArgs, ToolContext, create_agent, create_network,
                           create_state, create_tool)
 
-from _models import provider_model, replay
+from _models import is_live, provider_model, replay
 from _show import printer
 
 
@@ -144,12 +145,28 @@ def main(publish: Callable[[dict[str, Any]], Any] | None = None) -> NetworkRun:
         return network.run_sync(TICKET, state=create_state(SupportState()), publish=publish)
 
 
-if __name__ == "__main__":
+PAGE = os.path.join(tempfile.gettempdir(), "agentkit-min-demo-trace.html")
+
+
+def cli() -> int:
+    """The command: the run's steps, where its trace page is, the outcome; a failed run (live,
+    with no network or a wrong key) is one line saying why and where its trace page is."""
     print(f"> {TICKET}\n")
-    run = main(publish=printer())
+    try:
+        run = main(publish=printer())
+    except AgentKitError as exc:  # its message never holds the key (spec/semantics.md, errors)
+        trace = getattr(exc, "trace", None)
+        hint = " (unset OPENAI_API_KEY to replay the recorded run offline)" if is_live() else ""
+        seen = f"\nwhat happened until then: {trace.page(PAGE)}" if trace is not None else ""
+        print(f"\ndemo failed: {type(exc).__name__}: {exc}{hint}{seen}", file=sys.stderr)
+        return 1
     state: SupportState = run.state.data
     refunds = ", ".join(f"{r['chargeId']} ({r['amount'] / 100:.2f} USD)" for r in state.get("refunds", []))
-    page = run.trace.page(os.path.join(tempfile.gettempdir(), "agentkit-min-demo-trace.html"))
-    print(f"\nwhat happened, step by step: {page} (open it in a browser)")
+    print(f"\nwhat happened, step by step: {run.trace.page(PAGE)} (open it in a browser)")
     print(f"\nticket: {state['ticket']['category']}, {state['ticket']['priority']} priority; "
           f"refunds: {refunds or 'none'}; {len(run.state.results)} agent runs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

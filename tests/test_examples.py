@@ -415,6 +415,34 @@ def test_demo_script_runs_without_install() -> None:
     assert done.stdout.rstrip().endswith("refunds: ch_2 (12.00 USD); 4 agent runs")
 
 
+def test_demo_command_reports_a_failed_run_in_a_line_with_its_trace_page(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Live with no network or a wrong key, the demo says what failed and how to go offline, and
+    where the page of what happened is; no traceback. The failure is constructed: a model that
+    raises the error a refused connection gives."""
+    from agentkit_min import create_agent, create_network
+    from agentkit_min.errors import ModelConnectionError
+    from agentkit_min.testing import ScriptedModel
+
+    mod = example("demo")
+    refused = ModelConnectionError("openai: connection to https://api.openai.com/v1/chat/completions failed")
+
+    def failing(publish: Any = None) -> NetworkRun:
+        agent = create_agent(name="Triage", system="s", model=ScriptedModel([refused]))
+        return create_network(agents=[agent], router=lambda args: agent if args.call_count < 1 else None).run_sync("x")
+
+    monkeypatch.setattr(mod, "main", failing)
+    monkeypatch.setattr(mod, "PAGE", str(tmp_path / "page.html"))
+    for live in (False, True):
+        monkeypatch.setattr(mod, "is_live", lambda live=live: live)
+        assert mod.cli() == 1
+        err = capsys.readouterr().err
+        assert err.startswith("\ndemo failed: ModelConnectionError: openai: connection to") and "Traceback" not in err
+        assert ("unset OPENAI_API_KEY to replay the recorded run offline" in err) is live
+        assert err.rstrip().endswith(f"what happened until then: {tmp_path / 'page.html'}")
+        assert "ModelConnectionError" in (tmp_path / "page.html").read_text(encoding="utf-8")  # the failed run's page
+
+
 def _mcp_exchange(*messages: dict[str, Any]) -> list[dict[str, Any]]:
     import json
 
