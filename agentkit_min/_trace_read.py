@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping, Sequence
 
+from .errors import TraceFormatError
+
 Span = dict[str, Any]
 SPAN, END, FAIL, SET, ATTEMPT, REFAIL = (object() for _ in range(6))  # event heads (Trace's docstring)
 UNFINISHED = {"type": "Unfinished", "message": "an exception ended it before it finished"}
@@ -185,8 +187,6 @@ def error_of(error: Any) -> dict[str, str]:
 def check_document(data: Any, fmt: str, version: int) -> None:
     """Raise TraceFormatError naming the first field of `data` that a version-`version` trace
     document may not hold (spec/trace.md: "Document", "Span"); fields it does not know are kept."""
-    from .errors import TraceFormatError
-
     def wrong(where: str, value: Any, expected: str) -> TraceFormatError:
         shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
         return TraceFormatError(f"trace document: {where} is {shown}; expected {expected} (spec/trace.md)")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import urllib.parse
 import zlib
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from . import http
 from .cassette import DEFAULT_FILTERED_QUERY, Cassette, Interaction, _interaction
 from .errors import UsageError
+from .trace import save_text
 
 __all__ = ["RECORD_MODES", "FILTERED_HEADERS", "Recorder", "use_cassette"]
 
@@ -120,8 +120,7 @@ class Recorder(Cassette):
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"version": 1, "interactions": [i.record for i in kept]}, indent=4, ensure_ascii=False)
-        path.with_name(path.name + ".tmp").write_text(data + "\n", encoding="utf-8")
-        os.replace(path.with_name(path.name + ".tmp"), path)  # never a half-written cassette
+        save_text(path, data + "\n")  # never a half-written cassette
         self.dirty = False
 
 

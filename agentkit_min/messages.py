@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Union
 
+from .errors import UsageError
+
 __all__ = ["JSON", "Role", "StopReason", "TextContent", "TextMessage", "ToolMessage", "ToolCallMessage",
            "ToolResultMessage", "Message", "Usage", "UserMessage", "text_message", "tool_call_message",
            "tool_result_message", "message_text", "input_content"]
@@ -198,8 +200,6 @@ def input_content(value: str | UserMessage) -> str:
 def check_run_args(where: str, input: Any, state: Any, state_types: tuple[type, ...]) -> None:
     """Raise UsageError, early, for a run input that is not a str or a UserMessage, or a
     `state` that is none of `state_types` (nor None)."""
-    from .errors import UsageError
-
     if not isinstance(input, (str, UserMessage)):
         raise UsageError(f"{where}: input must be a str or a UserMessage, got {type(input).__name__}")
     if state is not None and not isinstance(state, state_types):

@@ -199,19 +199,20 @@ class Trace:
         return trace
 
     def write(self, path: str | os.PathLike[str]) -> str:
-        """Save the JSON to `path` (whole or not at all: `_save`); returns the path."""
-        return _save(path, self.to_json(indent=1))
+        """Save the JSON to `path` (whole or not at all: `save_text`); returns the path."""
+        return save_text(path, self.to_json(indent=1))
 
     def page(self, path: str | os.PathLike[str]) -> str:
         """Write the trace page (one self-contained HTML file, trace_page.py) to `path`."""
         from .trace_page import render
 
-        return _save(path, render(self.to_dict()))
+        return save_text(path, render(self.to_dict()))
 
 
-def _save(path: str | os.PathLike[str], text: str) -> str:
+def save_text(path: str | os.PathLike[str], text: str) -> str:
     """Write `text` to a file beside `path`, then rename it over `path`: a crash or a full disk
-    never leaves a half-written trace where a whole one was, and readers never see one."""
+    never leaves a half-written file (a trace, a cassette) where a whole one was, and readers
+    never see one."""
     import tempfile
 
     target = os.fspath(path)
@@ -221,7 +222,7 @@ def _save(path: str | os.PathLike[str], text: str) -> str:
     try:
         with open(fd, "w", encoding="utf-8") as file:
             file.write(text)
-        os.replace(tmp, target)  # mode 0600, mkstemp's: a trace holds the run's conversation
+        os.replace(tmp, target)  # mode 0600, mkstemp's: a trace or cassette holds conversations
     finally:
         with suppress(FileNotFoundError):
             os.remove(tmp)

@@ -17,8 +17,9 @@ development machines are shared and noisy.
    beyond the messages themselves (target <= 10 MiB; the baseline keeps the same messages,
    made by the same model and tool, in a plain list). The model there also hands back a decoded
    provider body with each reply (`ModelResponse.raw`, a small OpenAI chat completion), as a
-   provider model does: what a real run keeps of it (the result's `raw` text) counts. Beside it, the same ratio for a model
-   that keeps its request, so that every inference gets a new list of the whole history.
+   provider model does: what a real run keeps of it (the result's `raw` text) counts. Beside
+   it, the same ratio for a model that keeps its request, so that every inference gets a new
+   list of the whole history.
 4. 10,000 concurrent network runs (2 iterations each: a tool call, then a text answer), each
    with its own `ScriptedModel` that yields to the event loop once per inference, so every run
    is in flight at once; wall time (target <= 1.5 s), failures, gc collections, peak memory.
@@ -162,12 +163,14 @@ async def default_router() -> None:
         await net.run("go")
 
 
-BODY = ('{"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini", "choices": '
-        '[{"index": 0, "finish_reason": "tool_calls", "logprobs": null, "message": {"role": "assistant", '
-        '"content": null, "refusal": null, "tool_calls": [{"id": "call_1", "type": "function", "function": '
-        '{"name": "add", "arguments": "{\\"a\\": 1, \\"b\\": 2}"}}]}}], "usage": {"prompt_tokens": 120, '
-        '"completion_tokens": 20, "total_tokens": 140, "prompt_tokens_details": {"cached_tokens": 0}, '
-        '"completion_tokens_details": {"reasoning_tokens": 0}}, "system_fingerprint": "fp_1"}')
+BODY = json.dumps({  # a small OpenAI chat completion, as the provider sends it
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": None, "message": {
+        "role": "assistant", "content": None, "refusal": None, "tool_calls": [{
+            "id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'}}]}}],
+    "usage": {"prompt_tokens": 120, "completion_tokens": 20, "total_tokens": 140,
+              "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}},
+    "system_fingerprint": "fp_1"})
 
 
 class BodyModel(FakeModel):

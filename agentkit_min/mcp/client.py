@@ -181,11 +181,12 @@ class MCPClient:
             page = result.get("tools") if isinstance(result, dict) else None
             if not isinstance(page, list):
                 raise MCPError(f"MCP server {self.name!r}: tools/list result has no 'tools' list")
-            bad = [tool for tool in page if not (isinstance(tool, dict) and isinstance(tool.get("name"), str))]
+            bad: list[Any] = []
+            for tool in page:
+                (tools if isinstance(tool, dict) and isinstance(tool.get("name"), str) else bad).append(tool)
             if bad:  # skipped, not fatal; said, so that a missing tool is no mystery
                 logger.warning("MCP server %r listed %d tool(s) without a string 'name'; skipped: %.200r",
                                self.name, len(bad), bad)
-            tools.extend(tool for tool in page if isinstance(tool, dict) and isinstance(tool.get("name"), str))
             cursor = result.get("nextCursor")
             if cursor is None:
                 return tools
